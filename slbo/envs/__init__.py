@@ -1,0 +1,79 @@
+"""Environment interfaces: a single env with a known reward (`BaseModelBasedEnv`) and a batch of
+envs stepped together (`BaseBatchedEnv`)."""
+from __future__ import annotations
+
+import abc
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+import gymnasium
+import numpy as np
+from gymnasium.utils import seeding
+
+
+class BaseModelBasedEnv(gymnasium.Env, abc.ABC):
+    """An env whose reward and termination are known functions of (s, a, s').
+
+    `step` computes them from the simulator; `mb_step` recomputes them from observations (numpy)
+    and `mb_step_tf` does the same in TF ops, for rewards of imagined transitions."""
+
+    # The longest horizon the env supports (None: unbounded).
+    max_episode_steps: Optional[int] = None
+
+    @abc.abstractmethod
+    def mb_step(self, states: np.ndarray, actions: np.ndarray,
+                next_states: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Rewards [N] and dones [N] of a batch of transitions."""
+
+    @abc.abstractmethod
+    def mb_step_tf(self, states: Any, actions: Any, next_states: Any) -> Tuple[Any, Any]:
+        """`mb_step` in TF ops: float32 rewards [N] and bool dones [N]."""
+
+    def seed(self, seed: Optional[int] = None) -> None:
+        self._np_random, _ = seeding.np_random(seed)
+
+    def check_action(self, action: np.ndarray) -> np.ndarray:
+        action = np.asarray(action, dtype=np.float64)
+        if action.shape != self.action_space.shape:
+            raise ValueError(f"{type(self).__name__}: action must have shape {self.action_space.shape}, "
+                             f"got {action.shape}")
+        return action
+
+    def verify(self, n: int = 2000, eps: float = 1e-4) -> float:
+        """Steps `n` random actions and checks `mb_step` reproduces the real rewards and dones.
+        Returns the largest reward difference; raises AssertionError on a mismatch."""
+        states, actions, next_states, rewards, dones = [], [], [], [], []
+        state, _ = self.reset()
+        for _ in range(n):
+            action = self.action_space.sample()
+            next_state, reward, done, _, _ = self.step(action)
+            states.append(state), actions.append(action), next_states.append(next_state)
+            rewards.append(reward), dones.append(done)
+            state = self.reset()[0] if done else next_state
+        rewards_, dones_ = self.mb_step(np.array(states), np.array(actions), np.array(next_states))
+        l_inf = float(np.abs(np.array(rewards) - rewards_).max())
+        assert np.array_equal(np.asarray(dones_, bool), np.array(dones, bool)), \
+            f"{type(self).__name__}.mb_step disagrees with the real dones"
+        assert l_inf < eps, f"{type(self).__name__}.mb_step reward differs from the real reward by {l_inf}"
+        return l_inf
+
+
+class BaseBatchedEnv(abc.ABC):
+    """`n_envs` environments stepped together with arrays of actions."""
+
+    n_envs: int
+    observation_space: gymnasium.spaces.Box
+    action_space: gymnasium.spaces.Box
+
+    @abc.abstractmethod
+    def step(self, actions: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Sequence[Dict]]:
+        """(next_states [n, ds], rewards [n], dones [n], infos)."""
+
+    @abc.abstractmethod
+    def partial_reset(self, indices: Sequence[int]) -> np.ndarray:
+        """Resets the envs at `indices` and returns their initial states."""
+
+    def reset(self) -> np.ndarray:
+        return self.partial_reset(range(self.n_envs))
+
+    def set_state(self, states: np.ndarray) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot start from given states")

@@ -1,0 +1,283 @@
+"""SLBO / value-aware model learning: the stage loop of SPEC §3.
+
+python slbo/main.py --config configs/algos/va.yml configs/env_tingwu/gym_cheetah.yml \
+    --set algorithm=va model.va_norm=l1 model.value_update_interval=20 seed=9553987
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from typing import Dict, List, Optional, Sequence  # noqa: E402
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+
+import lunzi.nn as nn  # noqa: E402
+import tensorflow.compat.v1 as tf  # noqa: E402
+from lunzi.config import ConfigError, MetaFLAGS  # noqa: E402
+from lunzi.dataset import Dataset  # noqa: E402
+from lunzi.logger import FileSink, logger  # noqa: E402
+from slbo.algos.TRPO import TRPO  # noqa: E402
+from slbo.dynamics_model import DynamicsModel  # noqa: E402
+from slbo.envs.batched_env import BatchedEnv  # noqa: E402
+from slbo.envs.virtual_env import VirtualEnv  # noqa: E402
+from slbo.loss import ModelLoss  # noqa: E402
+from slbo.loss.mle_loss import MLELoss  # noqa: E402
+from slbo.loss.multi_step_loss import MultiStepLoss  # noqa: E402
+from slbo.loss.va_loss import ValueAwareLoss  # noqa: E402
+from slbo.partial_envs import make_env  # noqa: E402
+from slbo.policies.gaussian_mlp_policy import GaussianMLPPolicy  # noqa: E402
+from slbo.utils.checkpoint import atomic_write, load_arrays, load_module, save_arrays, save_modules  # noqa: E402
+from slbo.utils.flags import parse_flags  # noqa: E402
+from slbo.utils.normalizer import Normalizers  # noqa: E402
+from slbo.utils.OU_noise import OUNoise  # noqa: E402
+from slbo.utils.runner import Runner  # noqa: E402
+from slbo.utils.seeding import seed_everything  # noqa: E402
+from slbo.utils.tf_utils import get_tf_config  # noqa: E402
+from slbo.utils.wandb_utils import WandbLogger  # noqa: E402
+from slbo.v_function.mlp_v_function import MLPVFunction  # noqa: E402
+
+
+def add_multi_step(src: Dataset, dst: Dataset) -> None:
+    """Appends `src` to `dst`, marking its last sample a timeout so windows never join batches."""
+    records = src.data.copy()
+    records.timeout[-1] = True
+    dst.extend(records)
+
+
+def episode_stats(episodes: List[Dict[str, float]]) -> tuple:
+    """(mean, standard error) of episode returns; (nan, nan) when no episode ended."""
+    returns = np.array([ep["return"] for ep in episodes])
+    if len(returns) == 0:
+        return float("nan"), float("nan")
+    sem = returns.std(ddof=1) / np.sqrt(len(returns)) if len(returns) > 1 else 0.0
+    return float(returns.mean()), float(sem)
+
+
+def make_model_loss(FLAGS: MetaFLAGS, model: DynamicsModel, vfn: MLPVFunction, normalizers: Normalizers,
+                    dim_state: int, dim_action: int) -> ModelLoss:
+    common = dict(model=model, vfn=vfn, dim_state=dim_state, dim_action=dim_action,
+                  step=FLAGS.model.multi_step, va_norm=FLAGS.model.va_norm)
+    criterion = nn.CRITERIA[FLAGS.model.loss](size_average=False)
+    if FLAGS.algorithm == "va":
+        return ValueAwareLoss(**common, va_loss_coeff=FLAGS.model.va_loss_coeff)
+    if FLAGS.algorithm == "mle":
+        return MLELoss(**common, criterion=criterion)
+    return MultiStepLoss(**common, criterion=criterion, normalizers=normalizers)
+
+
+def main(FLAGS: MetaFLAGS) -> None:
+    wandb = WandbLogger()
+    if FLAGS.use_wandb:
+        wandb.start(FLAGS.wandb_project_name, FLAGS.wandb_group_name, FLAGS.run_id, FLAGS.as_dict(), FLAGS.log_dir)
+    model_based = FLAGS.algorithm != "MF"
+
+    # ---------------- graph construction ----------------
+    env = make_env(FLAGS.env.id)
+    dim_state, dim_action = env.observation_space.shape[0], env.action_space.shape[0]
+    logger.info("%s verified: max reward difference %.2e", FLAGS.env.id, env.verify())
+
+    normalizers = Normalizers(dim_action=dim_action, dim_state=dim_state)
+    policy = GaussianMLPPolicy(dim_state, dim_action, FLAGS.policy.hidden_sizes, normalizers.state,
+                               FLAGS.policy.init_std)
+    vfn = MLPVFunction(dim_state, [64, 64], normalizers.state)
+    model = DynamicsModel(dim_state, dim_action, normalizers, FLAGS.model.hidden_sizes)
+    loss_mod = make_model_loss(FLAGS, model, vfn, normalizers, dim_state, dim_action) if model_based else None
+    if loss_mod is not None:
+        loss_mod.build_backward(FLAGS.model.lr, FLAGS.model.weight_decay)
+    algo = TRPO(dim_state, dim_action, policy, vfn, max_kl=FLAGS.TRPO.max_kl, n_cg_iters=FLAGS.TRPO.n_cg_iters,
+                cg_damping=FLAGS.TRPO.cg_damping, vf_lr=FLAGS.TRPO.vf_lr, n_vf_iters=FLAGS.TRPO.n_vf_iters)
+    tf.get_default_session().run(tf.global_variables_initializer())
+
+    def real_runner(n_envs: int) -> Runner:
+        envs = BatchedEnv([make_env(FLAGS.env.id) for _ in range(n_envs)])
+        return Runner(envs, rescale_action=True, max_steps=FLAGS.runner.max_steps,
+                      gamma=FLAGS.runner.gamma, lambda_=FLAGS.runner.lambda_)
+
+    if model_based:
+        virt_env = VirtualEnv(model, make_env(FLAGS.env.id), FLAGS.plan.n_envs)
+        train_runner = Runner(virt_env, max_steps=FLAGS.plan.max_steps, gamma=FLAGS.runner.gamma,
+                              lambda_=FLAGS.runner.lambda_)
+    else:
+        train_runner = real_runner(FLAGS.plan.n_envs)
+    runners = {"test": real_runner(4), "collect": real_runner(1), "dev": real_runner(1), "train": train_runner}
+    eval_settings = [(runners["test"], "Real Env")] + ([(train_runner, "Virt Env")] if model_based else [])
+
+    noise = OUNoise((1, dim_action), theta=FLAGS.OUNoise.theta, sigma=FLAGS.OUNoise.sigma)
+    data_dtype = runners["collect"].dtype
+    train_set = Dataset(data_dtype, FLAGS.rollout.max_buf_size)
+    dev_set = Dataset(data_dtype, FLAGS.rollout.max_buf_size)
+    checkpointed = {"policy": policy, "model": model, "vfn": vfn}
+
+    if FLAGS.ckpt.model_load:
+        load_module(FLAGS.ckpt.model_load, "model", model)
+        logger.warning("Loaded the model from %s", FLAGS.ckpt.model_load)
+    if FLAGS.ckpt.policy_load:
+        load_module(FLAGS.ckpt.policy_load, "policy", policy)
+        logger.warning("Loaded the policy from %s", FLAGS.ckpt.policy_load)
+    if FLAGS.ckpt.buf_load:
+        for i in range(FLAGS.ckpt.buf_load_index):
+            records = load_arrays(os.path.join(FLAGS.ckpt.buf_load, f"stage-{i}.inc-buf.npz"))
+            add_multi_step(Dataset.from_records(_records(records, data_dtype)), train_set)
+        logger.warning("Loaded %d samples from %s", len(train_set), FLAGS.ckpt.buf_load)
+
+    # ---------------- closures ----------------
+    def evaluate(tag: str) -> Dict[str, float]:
+        metrics = {}
+        for runner, name in eval_settings:
+            runner.reset()
+            _, episodes = runner.run(policy, FLAGS.rollout.n_test_samples)
+            mean, sem = episode_stats(episodes)
+            logger.info("Tag = %s, Reward on %s (%d episodes): mean = %.6f, sem = %.6f",
+                        tag, name, len(episodes), mean, sem)
+            metrics[f"return mean {name}"], metrics[f"return sem {name}"] = mean, sem
+        return metrics
+
+    def rollout_and_advantages(n_samples: int):
+        data, episodes = train_runner.run(policy, n_samples)
+        advantages, values = train_runner.compute_advantage(vfn, data)
+        return data, episodes, advantages, values
+
+    def refit_value_function() -> tuple:
+        """Value refit (va fork): fit V on fresh imagined rollouts of the current policy; no policy step."""
+        train_runner.reset()
+        data, _, advantages, values = rollout_and_advantages(FLAGS.plan.n_trpo_samples)
+        stats = algo.train(ent_coef, data.data, advantages, values, skip_policy_update=True)
+        return stats.vf_loss, stats.vf_grad_norm
+
+    def train_model(T: int, i: int) -> None:
+        nonlocal n_model_steps
+        losses, va_losses, grad_norms, vf_losses, vf_grad_norms = [], [], [], [], []
+        for _ in range(FLAGS.slbo.n_model_iters):
+            samples = train_set.sample_multi_step(FLAGS.model.train_batch_size, FLAGS.model.multi_step)
+            loss, grad_norm, va_loss = loss_mod.train(samples)
+            losses.append(loss), grad_norms.append(grad_norm), va_losses.append(va_loss)
+            n_model_steps += 1
+            interval = FLAGS.model.value_update_interval
+            if interval > 0 and n_model_steps % interval == 0:
+                vf_loss, vf_grad_norm = refit_value_function()
+                logger.info("Vfn loss after %d model steps: %.3g", n_model_steps, vf_loss)
+                vf_losses.append(vf_loss), vf_grad_norms.append(vf_grad_norm)
+        if i % FLAGS.model.validation_freq == 0:
+            dev_loss, dev_va_loss = loss_mod.evaluate(
+                dev_set.sample_multi_step(FLAGS.model.dev_batch_size, FLAGS.model.multi_step))
+            logger.info("# Iter %3d: Loss = [train = %.3f, dev = %.3f], after %d steps, grad_norm = %.6f",
+                        i, np.mean(losses), dev_loss, FLAGS.slbo.n_model_iters, np.mean(grad_norms))
+            metrics = {"slbo_n_stage": T, "slbo_n_iter": i, "model_train_loss": np.mean(losses),
+                       "model_grad_norm": np.mean(grad_norms), "model_va_loss": np.mean(va_losses),
+                       "model_dev_train_loss": dev_loss, "model_dev_ma_loss": dev_va_loss}
+            if vf_losses:
+                metrics.update(model_loop_vf_loss=np.mean(vf_losses), model_loop_vf_grad_norm=np.mean(vf_grad_norms))
+            logger.metrics("iteration", metrics)
+            wandb.log(metrics)
+
+    def train_policy() -> int:
+        """n_policy_iters TRPO steps on imagined (or, for MF, real) rollouts; returns real steps used."""
+        for j in range(FLAGS.slbo.n_policy_iters):
+            if model_based and FLAGS.slbo.start == "buffer":
+                train_runner.set_state(train_set.sample(FLAGS.plan.n_envs).state)
+            else:
+                train_runner.reset()
+            data, episodes, advantages, values = rollout_and_advantages(FLAGS.plan.n_trpo_samples)
+            stats = algo.train(ent_coef, data.data, advantages, values)
+            mean, sem = episode_stats(episodes)
+            logger.info("[TRPO] # %d: n_episodes = %d, returns: {mean = %.0f, sem = %.0f}, dist std = %.10f, "
+                        "dist mean = %.10f, vf_loss = %.3f", j, len(episodes), mean, sem, stats.dist_std,
+                        stats.dist_mean, stats.vf_loss)
+        return 0 if model_based else FLAGS.slbo.n_policy_iters * FLAGS.plan.n_trpo_samples
+
+    def save_checkpoint(T: int, recent: Dataset) -> None:
+        if T % FLAGS.ckpt.n_save_stages == 0:
+            save_modules(os.path.join(FLAGS.log_dir, f"stage-{T}.npz"), checkpointed)
+            save_modules(os.path.join(FLAGS.log_dir, "final.npz"), checkpointed)
+        if FLAGS.ckpt.n_save_stages == 1:
+            save_arrays(os.path.join(FLAGS.log_dir, f"stage-{T}.inc-buf.npz"),
+                        {name: recent.data[name] for name in data_dtype.names})
+
+    # ---------------- the stage loop ----------------
+    ent_coef = FLAGS.TRPO.ent_coef
+    cum_steps = 0
+    n_model_steps = 0
+    for T in range(FLAGS.slbo.n_stages):
+        logger.info("------ Starting Stage %d --------", T)
+        metrics = {"cum_steps": cum_steps, **evaluate("episode")}
+        metrics.update({"stage_" + k.replace(" ", "_"): v for k, v in metrics.items()})
+        logger.metrics("stage", {"stage": T, **metrics})
+        wandb.log(metrics)
+
+        if not FLAGS.use_prev:
+            train_set.clear()
+            dev_set.clear()
+        recent_train_set, episodes = runners["collect"].run(policy, FLAGS.rollout.n_train_samples, noise)
+        cum_steps += len(recent_train_set)
+        add_multi_step(recent_train_set, train_set)
+        add_multi_step(runners["dev"].run(policy, FLAGS.rollout.n_dev_samples, noise)[0], dev_set)
+        if episodes:
+            logger.info("episode: %s", episode_stats(episodes)[0])
+
+        if FLAGS.rollout.normalizer == "policy" or T == 0:
+            normalizers.state.update(recent_train_set.state)
+            normalizers.action.update(recent_train_set.action)
+            normalizers.diff.update(recent_train_set.next_state - recent_train_set.state)
+
+        if T >= 50:  # the published schedule: no entropy bonus after stage 50
+            ent_coef = 0.0
+
+        for i in range(FLAGS.slbo.n_iters):
+            if i % FLAGS.slbo.n_evaluate_iters == 0 and i != 0:
+                logger.metrics("evaluation", {"stage": T, "iteration": i, **evaluate("iteration")})
+            if model_based:
+                train_model(T, i)
+            cum_steps += train_policy()
+
+        save_checkpoint(T, recent_train_set)
+
+    save_modules(os.path.join(FLAGS.log_dir, "final.npz"), checkpointed)
+    metrics = {"cum_steps": cum_steps, **evaluate("final")}
+    logger.metrics("final", {"stage": FLAGS.slbo.n_stages, **metrics})
+    wandb.log({"stage_" + k.replace(" ", "_"): v for k, v in metrics.items()})
+    wandb.finish()
+
+
+def _records(arrays: Dict[str, np.ndarray], dtype: np.dtype) -> np.ndarray:
+    records = np.zeros(len(next(iter(arrays.values()))), dtype=dtype)
+    for name in dtype.names:
+        records[name] = arrays[name]
+    return records
+
+
+def prepare_log_dir(FLAGS: MetaFLAGS) -> FileSink:
+    """Creates log_dir, writes the resolved flags to config.yml, and opens log.json."""
+    os.makedirs(FLAGS.log_dir, exist_ok=True)
+    text = yaml.safe_dump(FLAGS.as_dict(), default_flow_style=False).encode()
+    atomic_write(os.path.join(FLAGS.log_dir, "config.yml"), lambda f: f.write(text))
+    sink = FileSink(os.path.join(FLAGS.log_dir, "log.json"))
+    logger.add_sink(sink)
+    logger.info("log_dir = %s", FLAGS.log_dir)
+    return sink
+
+
+def run(argv: Optional[Sequence[str]] = None) -> int:
+    """The command line: returns the exit code (2 for bad input, with one line on stderr)."""
+    try:
+        FLAGS = parse_flags(argv)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    sink = prepare_log_dir(FLAGS)
+    try:
+        with tf.Graph().as_default(), tf.Session(config=get_tf_config()):
+            seed_everything(FLAGS.seed)
+            logger.info("Random seed: %d", FLAGS.seed)
+            main(FLAGS)
+    finally:
+        logger.remove_sink(sink)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,208 @@
+"""Every flag of the published system with its default; `parse_flags` builds a fresh, frozen tree."""
+from __future__ import annotations
+
+import os
+import time
+from typing import Optional, Sequence
+
+from lunzi.config import BaseFLAGS, ConfigError, MetaFLAGS, expand, one_of, parse
+
+ALGORITHMS = ("slbo", "mle", "va", "MF")
+VA_NORMS = ("l1", "l2")
+MODEL_LOSSES = ("L1", "L2", "MSE")
+
+
+def make_flags() -> MetaFLAGS:
+    """A fresh FLAGS tree with the seed's defaults (one per run, so tests never share state)."""
+
+    class FLAGS(BaseFLAGS):
+        use_prev = True
+        seed = 100  # 0: draw one from os.urandom
+        log_dir: Optional[str] = None  # default: ckpt.base/run_id
+        run_id: Optional[str] = None  # default: a timestamp
+        algorithm = "slbo"  # slbo | mle | va | MF
+
+        use_wandb = 0
+        wandb_group_name = "slbo_mle"
+        wandb_project_name = "slbo"
+
+        class slbo(BaseFLAGS):
+            n_iters = 20
+            n_policy_iters = 10
+            n_model_iters = 100
+            n_stages = 100
+            n_evaluate_iters = 10
+            opt_model = False
+            start = "reset"  # or "buffer": imagined rollouts start from buffer states
+
+            @classmethod
+            def finalize(cls) -> None:
+                one_of("slbo.start", cls.start, ("reset", "buffer"))
+                if cls.opt_model:
+                    raise ConfigError("slbo.opt_model=True is not supported (the published code never "
+                                      "used it); valid: False")
+                for key in ("n_iters", "n_stages", "n_evaluate_iters"):
+                    if getattr(cls, key) < 1:
+                        raise ConfigError(f"slbo.{key} must be >= 1, got {getattr(cls, key)}")
+                for key in ("n_policy_iters", "n_model_iters"):
+                    if getattr(cls, key) < 0:
+                        raise ConfigError(f"slbo.{key} must be >= 0, got {getattr(cls, key)}")
+
+        class plan(BaseFLAGS):
+            max_steps = 500
+            n_envs: Optional[int] = None  # default: n_trpo_samples // max_steps
+            n_trpo_samples = 4000
+
+            @classmethod
+            def finalize(cls) -> None:
+                if cls.max_steps < 1 or cls.n_trpo_samples < 1:
+                    raise ConfigError(f"plan.max_steps and plan.n_trpo_samples must be >= 1, got "
+                                      f"{cls.max_steps} and {cls.n_trpo_samples}")
+                if cls.n_envs is None:
+                    cls.n_envs = max(cls.n_trpo_samples // cls.max_steps, 1)
+                if cls.n_envs < 1 or cls.n_envs * cls.max_steps != cls.n_trpo_samples:
+                    raise ConfigError(
+                        f"plan.n_envs x plan.max_steps must equal plan.n_trpo_samples, got "
+                        f"{cls.n_envs} x {cls.max_steps} != {cls.n_trpo_samples}; choose n_trpo_samples "
+                        f"as a multiple of max_steps")
+
+        class env(BaseFLAGS):
+            id = "HalfCheetah-v2"
+
+            @classmethod
+            def finalize(cls) -> None:
+                from slbo.partial_envs import check_env_id
+                check_env_id(cls.id)
+
+        class rollout(BaseFLAGS):
+            normalizer = "policy"  # or "uniform": normalisers fitted on stage 0 only
+            max_buf_size = 200000
+            n_train_samples = 10000
+            n_dev_samples = 0  # 0: same as n_train_samples
+            n_test_samples = 10000
+
+            @classmethod
+            def finalize(cls) -> None:
+                one_of("rollout.normalizer", cls.normalizer, ("policy", "uniform"))
+                cls.n_dev_samples = cls.n_dev_samples or cls.n_train_samples
+                for key in ("max_buf_size", "n_train_samples", "n_dev_samples", "n_test_samples"):
+                    if getattr(cls, key) < 1:
+                        raise ConfigError(f"rollout.{key} must be >= 1, got {getattr(cls, key)}")
+
+        class ckpt(BaseFLAGS):
+            n_save_stages = 10
+            model_load: Optional[str] = None
+            policy_load: Optional[str] = None
+            buf_load: Optional[str] = None
+            buf_load_index = 0
+            base = "/tmp/mbrl/logs"
+            warm_up: Optional[str] = None  # accepted for compatibility; unused by the published code
+
+            @classmethod
+            def finalize(cls) -> None:
+                for key in ("model_load", "policy_load", "buf_load", "base"):
+                    if getattr(cls, key) is not None:
+                        setattr(cls, key, expand(getattr(cls, key)))
+                if cls.n_save_stages < 1:
+                    raise ConfigError(f"ckpt.n_save_stages must be >= 1, got {cls.n_save_stages}")
+
+        class OUNoise(BaseFLAGS):
+            theta = 0.15
+            sigma = 0.3
+
+        class model(BaseFLAGS):
+            hidden_sizes = [500, 500]
+            loss = "L2"  # L1 | L2 | MSE (criterion of the slbo and mle losses)
+            G_coef = 0.5  # accepted for compatibility; unused by the published code
+            multi_step = 1
+            lr = 1e-3
+            weight_decay = 1e-5
+            validation_freq = 1
+            optimizer = "Adam"
+            train_batch_size = 256
+            dev_batch_size = 1024
+            va_loss_coeff = 1e-2
+            va_norm = "l1"  # l1 | l2
+            value_update_interval = 0  # refit V every N model steps; 0: never
+
+            @classmethod
+            def finalize(cls) -> None:
+                one_of("model.loss", cls.loss, MODEL_LOSSES)
+                one_of("model.va_norm", cls.va_norm, VA_NORMS)
+                one_of("model.optimizer", cls.optimizer, ("Adam",))
+                if cls.multi_step < 1:
+                    raise ConfigError(f"model.multi_step must be >= 1, got {cls.multi_step}")
+                if cls.value_update_interval < 0:
+                    raise ConfigError(f"model.value_update_interval must be >= 0 (0 disables refits), "
+                                      f"got {cls.value_update_interval}")
+                for key in ("train_batch_size", "dev_batch_size", "validation_freq"):
+                    if getattr(cls, key) < 1:
+                        raise ConfigError(f"model.{key} must be >= 1, got {getattr(cls, key)}")
+                if not cls.hidden_sizes or min(cls.hidden_sizes) < 1:
+                    raise ConfigError(f"model.hidden_sizes must be a non-empty list of positive ints, "
+                                      f"got {cls.hidden_sizes}")
+
+        class policy(BaseFLAGS):
+            hidden_sizes = [32, 32]
+            init_std = 1.0
+
+            @classmethod
+            def finalize(cls) -> None:
+                if cls.init_std <= 0:
+                    raise ConfigError(f"policy.init_std must be > 0, got {cls.init_std}")
+
+        class PPO(BaseFLAGS):  # accepted for compatibility; the published code has no PPO
+            n_minibatches = 32
+            n_opt_epochs = 10
+            ent_coef = 0.005
+            lr = 3e-4
+            clip_range = 0.2
+
+        class TRPO(BaseFLAGS):
+            cg_damping = 0.1
+            n_cg_iters = 10
+            max_kl = 0.01
+            vf_lr = 1e-3
+            n_vf_iters = 5
+            ent_coef = 0.0
+
+            @classmethod
+            def finalize(cls) -> None:
+                if cls.max_kl <= 0 or cls.n_cg_iters < 1:
+                    raise ConfigError(f"TRPO.max_kl must be > 0 and TRPO.n_cg_iters >= 1, got "
+                                      f"{cls.max_kl} and {cls.n_cg_iters}")
+
+        class runner(BaseFLAGS):
+            lambda_ = 0.95
+            gamma = 0.99
+            max_steps = 500
+
+            @classmethod
+            def finalize(cls) -> None:
+                if cls.max_steps < 1:
+                    raise ConfigError(f"runner.max_steps must be >= 1, got {cls.max_steps}")
+
+        @classmethod
+        def finalize(cls) -> None:
+            one_of("algorithm", cls.algorithm, ALGORITHMS)
+            if cls.seed == 0:
+                cls.seed = int.from_bytes(os.urandom(3), "little") + 1
+            if cls.log_dir is None:
+                if cls.run_id is None:
+                    cls.run_id = time.strftime("%Y-%m-%d_%H-%M-%S")
+                cls.log_dir = os.path.join(cls.ckpt.base, cls.run_id)
+            cls.log_dir = expand(cls.log_dir)
+            if cls.run_id is None:
+                cls.run_id = os.path.basename(cls.log_dir)
+
+    return FLAGS
+
+
+def parse_flags(argv: Optional[Sequence[str]] = None) -> MetaFLAGS:
+    """Parses `--config`/`--set` from argv, validates, derives values, and freezes the tree.
+    Raises ConfigError (one line) on bad input; writes nothing."""
+    flags = make_flags()
+    parse(flags, argv)
+    flags.freeze()
+    return flags
+
