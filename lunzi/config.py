@@ -31,8 +31,7 @@ def one_of(name: str, value: Any, valid: Sequence[Any]) -> None:
 
 
 def nearest(word: str, candidates: Sequence[str], n: int = 3) -> List[str]:
-    close = difflib.get_close_matches(word, candidates, n=n, cutoff=0.0)
-    return close
+    return difflib.get_close_matches(word, candidates, n=n, cutoff=0.0)
 
 
 class MetaFLAGS(type):
@@ -127,7 +126,8 @@ def coerce(name: str, value: Any, default: Any, annotation: Any = None) -> Any:
         if value is None and default is not None and annotation is None:
             raise ConfigError(f"{name} must be a {type(default).__name__}, got null")
         return value
-    bad = ConfigError(f"{name} must be a {expected.__name__}, got {value!r}")
+    article = "an" if expected.__name__[0] in "aeiou" else "a"
+    bad = ConfigError(f"{name} must be {article} {expected.__name__}, got {value!r}")
     if expected is bool:
         if isinstance(value, bool):
             return value

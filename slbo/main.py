@@ -58,6 +58,11 @@ def episode_stats(episodes: List[Dict[str, float]]) -> tuple:
     return float(returns.mean()), float(sem)
 
 
+def validate_model(loss_mod: ModelLoss, dev_set: Dataset, batch_size: int) -> tuple:
+    """(loss, va_loss) of the model on a batch of dev-set windows (the published code used the train set)."""
+    return loss_mod.evaluate(dev_set.sample_multi_step(batch_size, loss_mod.step))
+
+
 def make_model_loss(FLAGS: MetaFLAGS, model: DynamicsModel, vfn: MLPVFunction, normalizers: Normalizers,
                     dim_state: int, dim_action: int) -> ModelLoss:
     common = dict(model=model, vfn=vfn, dim_state=dim_state, dim_action=dim_action,
@@ -163,8 +168,7 @@ def main(FLAGS: MetaFLAGS) -> None:
                 logger.info("Vfn loss after %d model steps: %.3g", n_model_steps, vf_loss)
                 vf_losses.append(vf_loss), vf_grad_norms.append(vf_grad_norm)
         if i % FLAGS.model.validation_freq == 0:
-            dev_loss, dev_va_loss = loss_mod.evaluate(
-                dev_set.sample_multi_step(FLAGS.model.dev_batch_size, FLAGS.model.multi_step))
+            dev_loss, dev_va_loss = validate_model(loss_mod, dev_set, FLAGS.model.dev_batch_size)
             logger.info("# Iter %3d: Loss = [train = %.3f, dev = %.3f], after %d steps, grad_norm = %.6f",
                         i, np.mean(losses), dev_loss, FLAGS.slbo.n_model_iters, np.mean(grad_norms))
             metrics = {"slbo_n_stage": T, "slbo_n_iter": i, "model_train_loss": np.mean(losses),
