@@ -40,15 +40,23 @@ class BaseModelBasedEnv(gymnasium.Env, abc.ABC):
 
     def verify(self, n: int = 2000, eps: float = 1e-4) -> float:
         """Steps `n` random actions and checks `mb_step` reproduces the real rewards and dones.
-        Returns the largest reward difference; raises AssertionError on a mismatch."""
+        Returns the largest reward difference; raises AssertionError on a mismatch.
+
+        Noisy tasks report the noise-free observation (info "clean_obs") and the action the
+        simulator applied (info "applied_action"): their rewards are functions of those."""
         states, actions, next_states, rewards, dones = [], [], [], [], []
-        state, _ = self.reset()
+        obs, info = self.reset()
+        state = info.get("clean_obs", obs)
         for _ in range(n):
             action = self.action_space.sample()
-            next_state, reward, done, _, _ = self.step(action)
-            states.append(state), actions.append(action), next_states.append(next_state)
-            rewards.append(reward), dones.append(done)
-            state = self.reset()[0] if done else next_state
+            obs, reward, done, _, info = self.step(action)
+            next_state = info.get("clean_obs", obs)
+            states.append(state), actions.append(info.get("applied_action", action))
+            next_states.append(next_state), rewards.append(reward), dones.append(done)
+            if done:
+                obs, info = self.reset()
+                next_state = info.get("clean_obs", obs)
+            state = next_state
         rewards_, dones_ = self.mb_step(np.array(states), np.array(actions), np.array(next_states))
         l_inf = float(np.abs(np.array(rewards) - rewards_).max())
         assert np.array_equal(np.asarray(dones_, bool), np.array(dones, bool)), \

@@ -19,19 +19,20 @@ class MujocoEnv(BaseModelBasedEnv):
     physics steps per action. Reset: init_qpos + N(0, 0.01²), init_qvel + N(0, 0.1²) (rllab)."""
 
     ASSET: str = ""
+    ASSET_DIR: str = ASSETS  # where ASSET lives (tasks with their own MJCF point elsewhere)
     FRAME_SKIP = 1
     RESET_QPOS_STD = 0.01
     RESET_QVEL_STD = 0.1
 
     def __init__(self, seed: Optional[int] = None):
-        spec = mujoco.MjSpec.from_file(os.path.join(ASSETS, self.ASSET))
+        spec = mujoco.MjSpec.from_file(os.path.join(self.ASSET_DIR, self.ASSET))
         self.configure_spec(spec)
         with warnings.catch_warnings():
             # gymnasium's XMLs use `settotalmass`, which MuJoCo 4 still honours but flags as deprecated.
             warnings.filterwarnings("ignore", message=".*settotalmass.*")
             self.model = spec.compile()
         self.data = mujoco.MjData(self.model)
-        self.init_qpos = self.data.qpos.copy()
+        self.init_qpos = self.initial_qpos()
         self.init_qvel = self.data.qvel.copy()
         low, high = self.model.actuator_ctrlrange.T.astype(np.float32)
         self.action_space = gymnasium.spaces.Box(low, high, dtype=np.float32)
@@ -42,6 +43,15 @@ class MujocoEnv(BaseModelBasedEnv):
 
     def configure_spec(self, spec: mujoco.MjSpec) -> None:
         """Sets rllab's physics options on the loaded model (override per task)."""
+
+    def initial_qpos(self) -> np.ndarray:
+        """The pose resets perturb (default: the model's qpos0)."""
+        return self.data.qpos.copy()
+
+    def sample_reset(self) -> Tuple[np.ndarray, np.ndarray]:
+        """(qpos, qvel) of a new episode, drawn from the env's RNG (default: rllab's)."""
+        return (self.init_qpos + self.np_random.normal(size=self.model.nq) * self.RESET_QPOS_STD,
+                self.init_qvel + self.np_random.normal(size=self.model.nv) * self.RESET_QVEL_STD)
 
     def body_id(self, name: str) -> int:
         return self.model.body(name).id
@@ -55,8 +65,7 @@ class MujocoEnv(BaseModelBasedEnv):
 
     def _reset_physics(self) -> np.ndarray:
         mujoco.mj_resetData(self.model, self.data)
-        self.data.qpos[:] = self.init_qpos + self.np_random.normal(size=self.model.nq) * self.RESET_QPOS_STD
-        self.data.qvel[:] = self.init_qvel + self.np_random.normal(size=self.model.nv) * self.RESET_QVEL_STD
+        self.data.qpos[:], self.data.qvel[:] = self.sample_reset()
         self._forward()
         return self.get_obs()
 
