@@ -62,6 +62,11 @@ class FileSink:
         self.file.write(json.dumps(_jsonable(line)) + "\n")
         self.file.flush()
 
+    def offset(self) -> int:
+        """Bytes written so far (a resumed run cuts log.json back to this)."""
+        self.file.flush()
+        return self.file.tell()
+
     def close(self) -> None:
         self.file.close()
 

@@ -5,6 +5,7 @@ python slbo/main.py --config configs/algos/va.yml configs/env_tingwu/gym_cheetah
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -21,8 +22,8 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 from lunzi.config import ConfigError, MetaFLAGS  # noqa: E402
 from lunzi.dataset import Dataset  # noqa: E402
 from lunzi.logger import FileSink, logger  # noqa: E402
+from slbo.networks import build_networks  # noqa: E402
 from slbo.algos.TRPO import TRPO  # noqa: E402
-from slbo.dynamics_model import DynamicsModel  # noqa: E402
 from slbo.envs.batched_env import BatchedEnv  # noqa: E402
 from slbo.envs.virtual_env import VirtualEnv  # noqa: E402
 from slbo.loss import ModelLoss  # noqa: E402
@@ -30,16 +31,16 @@ from slbo.loss.mle_loss import MLELoss  # noqa: E402
 from slbo.loss.multi_step_loss import MultiStepLoss  # noqa: E402
 from slbo.loss.va_loss import ValueAwareLoss  # noqa: E402
 from slbo.partial_envs import make_env  # noqa: E402
-from slbo.policies.gaussian_mlp_policy import GaussianMLPPolicy  # noqa: E402
 from slbo.utils.checkpoint import atomic_write, load_arrays, load_module, save_arrays, save_modules  # noqa: E402
+from slbo.utils.faults import Interrupted, NumericalError, SignalGuard, check_finite  # noqa: E402
 from slbo.utils.flags import parse_flags  # noqa: E402
-from slbo.utils.normalizer import Normalizers  # noqa: E402
 from slbo.utils.OU_noise import OUNoise  # noqa: E402
+from slbo.utils.preflight import FINISHED, UNFINISHED, clear_run_files, preflight  # noqa: E402
+from slbo.utils.resume import read_resume, restore_resume, save_resume  # noqa: E402
 from slbo.utils.runner import Runner  # noqa: E402
 from slbo.utils.seeding import seed_everything  # noqa: E402
 from slbo.utils.tf_utils import get_tf_config  # noqa: E402
 from slbo.utils.wandb_utils import WandbLogger  # noqa: E402
-from slbo.v_function.mlp_v_function import MLPVFunction  # noqa: E402
 
 
 def add_multi_step(src: Dataset, dst: Dataset) -> None:
@@ -63,35 +64,34 @@ def validate_model(loss_mod: ModelLoss, dev_set: Dataset, batch_size: int) -> tu
     return loss_mod.evaluate(dev_set.sample_multi_step(batch_size, loss_mod.step))
 
 
-def make_model_loss(FLAGS: MetaFLAGS, model: DynamicsModel, vfn: MLPVFunction, normalizers: Normalizers,
-                    dim_state: int, dim_action: int) -> ModelLoss:
-    common = dict(model=model, vfn=vfn, dim_state=dim_state, dim_action=dim_action,
+def make_model_loss(FLAGS: MetaFLAGS, nets, dim_state: int, dim_action: int) -> ModelLoss:
+    common = dict(model=nets.model, vfn=nets.vfn, dim_state=dim_state, dim_action=dim_action,
                   step=FLAGS.model.multi_step, va_norm=FLAGS.model.va_norm)
     criterion = nn.CRITERIA[FLAGS.model.loss](size_average=False)
     if FLAGS.algorithm == "va":
         return ValueAwareLoss(**common, va_loss_coeff=FLAGS.model.va_loss_coeff)
     if FLAGS.algorithm == "mle":
         return MLELoss(**common, criterion=criterion)
-    return MultiStepLoss(**common, criterion=criterion, normalizers=normalizers)
+    return MultiStepLoss(**common, criterion=criterion, normalizers=nets.normalizers)
 
 
-def main(FLAGS: MetaFLAGS) -> None:
-    wandb = WandbLogger()
-    if FLAGS.use_wandb:
-        wandb.start(FLAGS.wandb_project_name, FLAGS.wandb_group_name, FLAGS.run_id, FLAGS.as_dict(), FLAGS.log_dir)
+def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[Dict[str, np.ndarray]]) -> None:
     model_based = FLAGS.algorithm != "MF"
 
     # ---------------- graph construction ----------------
-    env = make_env(FLAGS.env.id)
+    envs = []  # every env of the run, so their RNG states can be checkpointed
+
+    def new_env():
+        envs.append(make_env(FLAGS.env.id))
+        return envs[-1]
+
+    env = new_env()
     dim_state, dim_action = env.observation_space.shape[0], env.action_space.shape[0]
     logger.info("%s verified: max reward difference %.2e", FLAGS.env.id, env.verify())
 
-    normalizers = Normalizers(dim_action=dim_action, dim_state=dim_state)
-    policy = GaussianMLPPolicy(dim_state, dim_action, FLAGS.policy.hidden_sizes, normalizers.state,
-                               FLAGS.policy.init_std)
-    vfn = MLPVFunction(dim_state, [64, 64], normalizers.state)
-    model = DynamicsModel(dim_state, dim_action, normalizers, FLAGS.model.hidden_sizes)
-    loss_mod = make_model_loss(FLAGS, model, vfn, normalizers, dim_state, dim_action) if model_based else None
+    nets = build_networks(FLAGS, dim_state, dim_action)
+    normalizers, policy, vfn, model = nets
+    loss_mod = make_model_loss(FLAGS, nets, dim_state, dim_action) if model_based else None
     if loss_mod is not None:
         loss_mod.build_backward(FLAGS.model.lr, FLAGS.model.weight_decay)
     algo = TRPO(dim_state, dim_action, policy, vfn, max_kl=FLAGS.TRPO.max_kl, n_cg_iters=FLAGS.TRPO.n_cg_iters,
@@ -99,12 +99,11 @@ def main(FLAGS: MetaFLAGS) -> None:
     tf.get_default_session().run(tf.global_variables_initializer())
 
     def real_runner(n_envs: int) -> Runner:
-        envs = BatchedEnv([make_env(FLAGS.env.id) for _ in range(n_envs)])
-        return Runner(envs, rescale_action=True, max_steps=FLAGS.runner.max_steps,
+        return Runner(BatchedEnv([new_env() for _ in range(n_envs)]), rescale_action=True, max_steps=FLAGS.runner.max_steps,
                       gamma=FLAGS.runner.gamma, lambda_=FLAGS.runner.lambda_)
 
     if model_based:
-        virt_env = VirtualEnv(model, make_env(FLAGS.env.id), FLAGS.plan.n_envs)
+        virt_env = VirtualEnv(model, new_env(), FLAGS.plan.n_envs)
         train_runner = Runner(virt_env, max_steps=FLAGS.plan.max_steps, gamma=FLAGS.runner.gamma,
                               lambda_=FLAGS.runner.lambda_)
     else:
@@ -118,17 +117,28 @@ def main(FLAGS: MetaFLAGS) -> None:
     dev_set = Dataset(data_dtype, FLAGS.rollout.max_buf_size)
     checkpointed = {"policy": policy, "model": model, "vfn": vfn}
 
-    if FLAGS.ckpt.model_load:
-        load_module(FLAGS.ckpt.model_load, "model", model)
-        logger.warning("Loaded the model from %s", FLAGS.ckpt.model_load)
-    if FLAGS.ckpt.policy_load:
-        load_module(FLAGS.ckpt.policy_load, "policy", policy)
-        logger.warning("Loaded the policy from %s", FLAGS.ckpt.policy_load)
-    if FLAGS.ckpt.buf_load:
+    if resume is None:
+        if FLAGS.ckpt.model_load:
+            load_module(FLAGS.ckpt.model_load, "model", model)
+            logger.warning("Loaded the model from %s", FLAGS.ckpt.model_load)
+        if FLAGS.ckpt.policy_load:
+            load_module(FLAGS.ckpt.policy_load, "policy", policy)
+            logger.warning("Loaded the policy from %s", FLAGS.ckpt.policy_load)
         for i in range(FLAGS.ckpt.buf_load_index):
             records = load_arrays(os.path.join(FLAGS.ckpt.buf_load, f"stage-{i}.inc-buf.npz"))
             add_multi_step(Dataset.from_records(_records(records, data_dtype)), train_set)
-        logger.warning("Loaded %d samples from %s", len(train_set), FLAGS.ckpt.buf_load)
+        if FLAGS.ckpt.buf_load:
+            logger.warning("Loaded %d samples from %s", len(train_set), FLAGS.ckpt.buf_load)
+        loop = {"stage": 0, "cum_steps": 0, "n_model_steps": 0, "ent_coef": FLAGS.TRPO.ent_coef, "wandb_id": None}
+    else:
+        loop = restore_resume(resume, {"train": train_set, "dev": dev_set}, envs, noise)
+        logger.info("Restored stage %d state from %s", loop["stage"], str(resume["path"]))
+
+    wandb = WandbLogger()
+    if FLAGS.use_wandb:
+        wandb.start(FLAGS.wandb_project_name, FLAGS.wandb_group_name, FLAGS.run_id, FLAGS.as_dict(), FLAGS.log_dir,
+                    resume_id=loop["wandb_id"])
+    where = "setup"  # the stage and iteration in progress, for error messages
 
     # ---------------- closures ----------------
     def evaluate(tag: str) -> Dict[str, float]:
@@ -139,33 +149,37 @@ def main(FLAGS: MetaFLAGS) -> None:
             mean, sem = episode_stats(episodes)
             logger.info("Tag = %s, Reward on %s (%d episodes): mean = %.6f, sem = %.6f",
                         tag, name, len(episodes), mean, sem)
+            check_finite(f"return on {name}", [ep["return"] for ep in episodes], where)
             metrics[f"return mean {name}"], metrics[f"return sem {name}"] = mean, sem
         return metrics
 
     def rollout_and_advantages(n_samples: int):
         data, episodes = train_runner.run(policy, n_samples)
         advantages, values = train_runner.compute_advantage(vfn, data)
+        check_finite("advantages of the TRPO batch", advantages, where)
         return data, episodes, advantages, values
 
     def refit_value_function() -> tuple:
         """Value refit (va fork): fit V on fresh imagined rollouts of the current policy; no policy step."""
         train_runner.reset()
         data, _, advantages, values = rollout_and_advantages(FLAGS.plan.n_trpo_samples)
-        stats = algo.train(ent_coef, data.data, advantages, values, skip_policy_update=True)
+        stats = algo.train(loop["ent_coef"], data.data, advantages, values, skip_policy_update=True)
+        check_finite("value-function loss of the refit", stats.vf_loss, where)
         return stats.vf_loss, stats.vf_grad_norm
 
     def train_model(T: int, i: int) -> None:
-        nonlocal n_model_steps
         losses, va_losses, grad_norms, vf_losses, vf_grad_norms = [], [], [], [], []
         for _ in range(FLAGS.slbo.n_model_iters):
             samples = train_set.sample_multi_step(FLAGS.model.train_batch_size, FLAGS.model.multi_step)
             loss, grad_norm, va_loss = loss_mod.train(samples)
+            check_finite("model loss", loss, where)
+            check_finite("model gradient norm", grad_norm, where)
             losses.append(loss), grad_norms.append(grad_norm), va_losses.append(va_loss)
-            n_model_steps += 1
+            loop["n_model_steps"] += 1
             interval = FLAGS.model.value_update_interval
-            if interval > 0 and n_model_steps % interval == 0:
+            if interval > 0 and loop["n_model_steps"] % interval == 0:
                 vf_loss, vf_grad_norm = refit_value_function()
-                logger.info("Vfn loss after %d model steps: %.3g", n_model_steps, vf_loss)
+                logger.info("Vfn loss after %d model steps: %.3g", loop["n_model_steps"], vf_loss)
                 vf_losses.append(vf_loss), vf_grad_norms.append(vf_grad_norm)
         if i % FLAGS.model.validation_freq == 0:
             dev_loss, dev_va_loss = validate_model(loss_mod, dev_set, FLAGS.model.dev_batch_size)
@@ -187,28 +201,31 @@ def main(FLAGS: MetaFLAGS) -> None:
             else:
                 train_runner.reset()
             data, episodes, advantages, values = rollout_and_advantages(FLAGS.plan.n_trpo_samples)
-            stats = algo.train(ent_coef, data.data, advantages, values)
+            stats = algo.train(loop["ent_coef"], data.data, advantages, values)
+            check_finite("value-function loss", stats.vf_loss, where)
             mean, sem = episode_stats(episodes)
             logger.info("[TRPO] # %d: n_episodes = %d, returns: {mean = %.0f, sem = %.0f}, dist std = %.10f, "
                         "dist mean = %.10f, vf_loss = %.3f", j, len(episodes), mean, sem, stats.dist_std,
                         stats.dist_mean, stats.vf_loss)
         return 0 if model_based else FLAGS.slbo.n_policy_iters * FLAGS.plan.n_trpo_samples
 
-    def save_checkpoint(T: int, recent: Dataset) -> None:
-        if T % FLAGS.ckpt.n_save_stages == 0:
-            save_modules(os.path.join(FLAGS.log_dir, f"stage-{T}.npz"), checkpointed)
-            save_modules(os.path.join(FLAGS.log_dir, "final.npz"), checkpointed)
-        if FLAGS.ckpt.n_save_stages == 1:
-            save_arrays(os.path.join(FLAGS.log_dir, f"stage-{T}.inc-buf.npz"),
-                        {name: recent.data[name] for name in data_dtype.names})
+    def save_checkpoints(T: int, recent: Dataset) -> None:
+        """Stage checkpoints, then the resume checkpoint; a signal waits until all are written."""
+        with guard.critical():
+            if T % FLAGS.ckpt.n_save_stages == 0:
+                save_modules(os.path.join(FLAGS.log_dir, f"stage-{T}.npz"), checkpointed)
+                save_modules(os.path.join(FLAGS.log_dir, "final.npz"), checkpointed)
+            if FLAGS.ckpt.n_save_stages == 1:
+                save_arrays(os.path.join(FLAGS.log_dir, f"stage-{T}.inc-buf.npz"),
+                            {name: recent.data[name] for name in data_dtype.names})
+            loop.update(stage=T + 1, wandb_id=wandb.run_id)
+            save_resume(FLAGS.log_dir, T, {"train": train_set, "dev": dev_set}, envs, noise, loop, sink.offset())
 
     # ---------------- the stage loop ----------------
-    ent_coef = FLAGS.TRPO.ent_coef
-    cum_steps = 0
-    n_model_steps = 0
-    for T in range(FLAGS.slbo.n_stages):
+    for T in range(loop["stage"], FLAGS.slbo.n_stages):
+        where = f"stage {T}, before the model/policy iterations"
         logger.info("------ Starting Stage %d --------", T)
-        metrics = {"cum_steps": cum_steps, **evaluate("episode")}
+        metrics = {"cum_steps": loop["cum_steps"], **evaluate("episode")}
         metrics.update({"stage_" + k.replace(" ", "_"): v for k, v in metrics.items()})
         logger.metrics("stage", {"stage": T, **metrics})
         wandb.log(metrics)
@@ -216,8 +233,13 @@ def main(FLAGS: MetaFLAGS) -> None:
         if not FLAGS.use_prev:
             train_set.clear()
             dev_set.clear()
+        # Every stage collects from fresh episodes, so a resumed run needs no mid-episode physics state.
+        runners["collect"].reset()
+        runners["dev"].reset()
         recent_train_set, episodes = runners["collect"].run(policy, FLAGS.rollout.n_train_samples, noise)
-        cum_steps += len(recent_train_set)
+        check_finite("real observations", recent_train_set.data.next_state, where)
+        check_finite("real rewards", recent_train_set.data.reward, where)
+        loop["cum_steps"] += len(recent_train_set)
         add_multi_step(recent_train_set, train_set)
         add_multi_step(runners["dev"].run(policy, FLAGS.rollout.n_dev_samples, noise)[0], dev_set)
         if episodes:
@@ -229,19 +251,22 @@ def main(FLAGS: MetaFLAGS) -> None:
             normalizers.diff.update(recent_train_set.next_state - recent_train_set.state)
 
         if T >= 50:  # the published schedule: no entropy bonus after stage 50
-            ent_coef = 0.0
+            loop["ent_coef"] = 0.0
 
         for i in range(FLAGS.slbo.n_iters):
+            where = f"stage {T}, iteration {i}"
             if i % FLAGS.slbo.n_evaluate_iters == 0 and i != 0:
                 logger.metrics("evaluation", {"stage": T, "iteration": i, **evaluate("iteration")})
             if model_based:
                 train_model(T, i)
-            cum_steps += train_policy()
+            loop["cum_steps"] += train_policy()
 
-        save_checkpoint(T, recent_train_set)
+        save_checkpoints(T, recent_train_set)
 
-    save_modules(os.path.join(FLAGS.log_dir, "final.npz"), checkpointed)
-    metrics = {"cum_steps": cum_steps, **evaluate("final")}
+    where = "the final evaluation"
+    with guard.critical():
+        save_modules(os.path.join(FLAGS.log_dir, "final.npz"), checkpointed)
+    metrics = {"cum_steps": loop["cum_steps"], **evaluate("final")}
     logger.metrics("final", {"stage": FLAGS.slbo.n_stages, **metrics})
     wandb.log({"stage_" + k.replace(" ", "_"): v for k, v in metrics.items()})
     wandb.finish()
@@ -254,32 +279,58 @@ def _records(arrays: Dict[str, np.ndarray], dtype: np.dtype) -> np.ndarray:
     return records
 
 
-def prepare_log_dir(FLAGS: MetaFLAGS) -> FileSink:
-    """Creates log_dir, writes the resolved flags to config.yml, and opens log.json."""
+def open_log_dir(FLAGS: MetaFLAGS, resume: Optional[Dict[str, np.ndarray]]) -> FileSink:
+    """Creates log_dir and config.yml for a new run; opens log.json, cut back for a resumed run to
+    what it held at the resume checkpoint (so every stage is logged exactly once)."""
     os.makedirs(FLAGS.log_dir, exist_ok=True)
-    text = yaml.safe_dump(FLAGS.as_dict(), default_flow_style=False).encode()
-    atomic_write(os.path.join(FLAGS.log_dir, "config.yml"), lambda f: f.write(text))
-    sink = FileSink(os.path.join(FLAGS.log_dir, "log.json"))
+    log_path = os.path.join(FLAGS.log_dir, "log.json")
+    if resume is None:
+        text = yaml.safe_dump(FLAGS.as_dict(), default_flow_style=False).encode()
+        atomic_write(os.path.join(FLAGS.log_dir, "config.yml"), lambda f: f.write(text))
+        open(log_path, "w").close()
+    else:
+        with open(log_path, "a") as f:
+            f.truncate(json.loads(str(resume["loop"]))["log_offset"])
+    sink = FileSink(log_path)
     logger.add_sink(sink)
-    logger.info("log_dir = %s", FLAGS.log_dir)
     return sink
 
 
 def run(argv: Optional[Sequence[str]] = None) -> int:
-    """The command line: returns the exit code (2 for bad input, with one line on stderr)."""
+    """The command line. Exit codes: 0 done, 2 bad input (one line on stderr), 1 a non-finite
+    number, 128 + signum when interrupted by SIGTERM/SIGINT (resume with the same command)."""
     try:
         FLAGS = parse_flags(argv)
+        status = preflight(FLAGS)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    sink = prepare_log_dir(FLAGS)
-    try:
-        with tf.Graph().as_default(), tf.Session(config=get_tf_config()):
-            seed_everything(FLAGS.seed)
-            logger.info("Random seed: %d", FLAGS.seed)
-            main(FLAGS)
-    finally:
-        logger.remove_sink(sink)
+    if status == FINISHED:
+        print(f"log_dir {FLAGS.log_dir} holds a finished run; not overwriting it (use another log_dir, or "
+              f"ckpt.overwrite=1 to start afresh)", flush=True)
+        return 0
+    resume = read_resume(FLAGS.log_dir) if status == UNFINISHED else None
+    if resume is not None:
+        loop = json.loads(str(resume["loop"]))
+        logger.info("Resuming the run in %s from stage %d of %d", FLAGS.log_dir, loop["stage"], FLAGS.slbo.n_stages)
+    elif FLAGS.ckpt.overwrite or status == UNFINISHED:
+        clear_run_files(FLAGS.log_dir)  # nothing to resume from: start afresh
+    with SignalGuard() as guard:
+        sink = open_log_dir(FLAGS, resume)
+        logger.info("log_dir = %s", FLAGS.log_dir)
+        try:
+            with tf.Graph().as_default(), tf.Session(config=get_tf_config()):
+                seed_everything(FLAGS.seed)
+                logger.info("Random seed: %d", FLAGS.seed)
+                main(FLAGS, sink, guard, resume)
+        except Interrupted as e:
+            logger.warning("Run %s; re-run the same command to resume from the last completed stage", e)
+            return 128 + e.signum
+        except NumericalError as e:
+            print(f"error: {e}; the last good checkpoint in {FLAGS.log_dir} is intact", file=sys.stderr)
+            return 1
+        finally:
+            logger.remove_sink(sink)
     return 0
 
 

@@ -50,7 +50,9 @@ class ModelLoss(nn.Module):
             grads = tf.gradients(self.op_loss + regularization, params)
             clipped, self.op_grad_norm = tf.clip_by_global_norm(grads, max_grad_norm)
             self.optimizer = tf.train.AdamOptimizer(lr)
-            self.op_train = self.optimizer.apply_gradients(zip(clipped, params))
+            # The reported losses read the parameters before the step, never after it.
+            with tf.control_dependencies([self.op_loss, self.op_va_loss]):
+                self.op_train = self.optimizer.apply_gradients(zip(clipped, params))
 
     def feed(self, samples: np.recarray) -> dict:
         """Feed dict entries for a [step, batch] record array of windows."""

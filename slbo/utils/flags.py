@@ -8,8 +8,21 @@ from typing import Optional, Sequence
 from lunzi.config import BaseFLAGS, ConfigError, MetaFLAGS, expand, one_of, parse
 
 ALGORITHMS = ("slbo", "mle", "va", "MF")
+N_TEST_ENVS = 4  # real envs that evaluate the policy, as in the published code
 VA_NORMS = ("l1", "l2")
 MODEL_LOSSES = ("L1", "L2", "MSE")
+
+
+def positive(group: str, cls: MetaFLAGS, keys: Sequence[str]) -> None:
+    for key in keys:
+        if not getattr(cls, key) > 0:
+            raise ConfigError(f"{group}.{key} must be > 0, got {getattr(cls, key)}")
+
+
+def non_negative(group: str, cls: MetaFLAGS, keys: Sequence[str]) -> None:
+    for key in keys:
+        if getattr(cls, key) < 0:
+            raise ConfigError(f"{group}.{key} must be >= 0, got {getattr(cls, key)}")
 
 
 def make_flags() -> MetaFLAGS:
@@ -41,12 +54,8 @@ def make_flags() -> MetaFLAGS:
                 if cls.opt_model:
                     raise ConfigError("slbo.opt_model=True is not supported (the published code never "
                                       "used it); valid: False")
-                for key in ("n_iters", "n_stages", "n_evaluate_iters"):
-                    if getattr(cls, key) < 1:
-                        raise ConfigError(f"slbo.{key} must be >= 1, got {getattr(cls, key)}")
-                for key in ("n_policy_iters", "n_model_iters"):
-                    if getattr(cls, key) < 0:
-                        raise ConfigError(f"slbo.{key} must be >= 0, got {getattr(cls, key)}")
+                positive("slbo", cls, ("n_iters", "n_stages", "n_evaluate_iters"))
+                non_negative("slbo", cls, ("n_policy_iters", "n_model_iters"))
 
         class plan(BaseFLAGS):
             max_steps = 500
@@ -55,9 +64,7 @@ def make_flags() -> MetaFLAGS:
 
             @classmethod
             def finalize(cls) -> None:
-                if cls.max_steps < 1 or cls.n_trpo_samples < 1:
-                    raise ConfigError(f"plan.max_steps and plan.n_trpo_samples must be >= 1, got "
-                                      f"{cls.max_steps} and {cls.n_trpo_samples}")
+                positive("plan", cls, ("max_steps", "n_trpo_samples"))
                 if cls.n_envs is None:
                     cls.n_envs = max(cls.n_trpo_samples // cls.max_steps, 1)
                 if cls.n_envs < 1 or cls.n_envs * cls.max_steps != cls.n_trpo_samples:
@@ -85,9 +92,10 @@ def make_flags() -> MetaFLAGS:
             def finalize(cls) -> None:
                 one_of("rollout.normalizer", cls.normalizer, ("policy", "uniform"))
                 cls.n_dev_samples = cls.n_dev_samples or cls.n_train_samples
-                for key in ("max_buf_size", "n_train_samples", "n_dev_samples", "n_test_samples"):
-                    if getattr(cls, key) < 1:
-                        raise ConfigError(f"rollout.{key} must be >= 1, got {getattr(cls, key)}")
+                positive("rollout", cls, ("max_buf_size", "n_train_samples", "n_dev_samples", "n_test_samples"))
+                if cls.n_test_samples % N_TEST_ENVS:
+                    raise ConfigError(f"rollout.n_test_samples must be a multiple of {N_TEST_ENVS} (the "
+                                      f"evaluation envs), got {cls.n_test_samples}")
 
         class ckpt(BaseFLAGS):
             n_save_stages = 10
@@ -97,18 +105,26 @@ def make_flags() -> MetaFLAGS:
             buf_load_index = 0
             base = "/tmp/mbrl/logs"
             warm_up: Optional[str] = None  # accepted for compatibility; unused by the published code
+            overwrite = False  # start afresh in a log_dir that holds another run
 
             @classmethod
             def finalize(cls) -> None:
                 for key in ("model_load", "policy_load", "buf_load", "base"):
                     if getattr(cls, key) is not None:
                         setattr(cls, key, expand(getattr(cls, key)))
-                if cls.n_save_stages < 1:
-                    raise ConfigError(f"ckpt.n_save_stages must be >= 1, got {cls.n_save_stages}")
+                positive("ckpt", cls, ("n_save_stages",))
+                non_negative("ckpt", cls, ("buf_load_index",))
+                if cls.buf_load_index and cls.buf_load is None:
+                    raise ConfigError(f"ckpt.buf_load_index={cls.buf_load_index} needs ckpt.buf_load (a log_dir "
+                                      f"written with ckpt.n_save_stages=1)")
 
         class OUNoise(BaseFLAGS):
             theta = 0.15
             sigma = 0.3
+
+            @classmethod
+            def finalize(cls) -> None:
+                non_negative("OUNoise", cls, ("theta", "sigma"))
 
         class model(BaseFLAGS):
             hidden_sizes = [500, 500]
@@ -130,17 +146,14 @@ def make_flags() -> MetaFLAGS:
                 one_of("model.loss", cls.loss, MODEL_LOSSES)
                 one_of("model.va_norm", cls.va_norm, VA_NORMS)
                 one_of("model.optimizer", cls.optimizer, ("Adam",))
-                if cls.multi_step < 1:
-                    raise ConfigError(f"model.multi_step must be >= 1, got {cls.multi_step}")
+                positive("model", cls, ("multi_step", "train_batch_size", "dev_batch_size", "validation_freq", "lr"))
                 if cls.value_update_interval < 0:
                     raise ConfigError(f"model.value_update_interval must be >= 0 (0 disables refits), "
                                       f"got {cls.value_update_interval}")
-                for key in ("train_batch_size", "dev_batch_size", "validation_freq"):
-                    if getattr(cls, key) < 1:
-                        raise ConfigError(f"model.{key} must be >= 1, got {getattr(cls, key)}")
                 if not cls.hidden_sizes or min(cls.hidden_sizes) < 1:
                     raise ConfigError(f"model.hidden_sizes must be a non-empty list of positive ints, "
                                       f"got {cls.hidden_sizes}")
+                non_negative("model", cls, ("weight_decay", "va_loss_coeff"))
 
         class policy(BaseFLAGS):
             hidden_sizes = [32, 32]
@@ -148,8 +161,10 @@ def make_flags() -> MetaFLAGS:
 
             @classmethod
             def finalize(cls) -> None:
-                if cls.init_std <= 0:
-                    raise ConfigError(f"policy.init_std must be > 0, got {cls.init_std}")
+                positive("policy", cls, ("init_std",))
+                if not cls.hidden_sizes or min(cls.hidden_sizes) < 1:
+                    raise ConfigError(f"policy.hidden_sizes must be a non-empty list of positive ints, "
+                                      f"got {cls.hidden_sizes}")
 
         class PPO(BaseFLAGS):  # accepted for compatibility; the published code has no PPO
             n_minibatches = 32
@@ -168,9 +183,8 @@ def make_flags() -> MetaFLAGS:
 
             @classmethod
             def finalize(cls) -> None:
-                if cls.max_kl <= 0 or cls.n_cg_iters < 1:
-                    raise ConfigError(f"TRPO.max_kl must be > 0 and TRPO.n_cg_iters >= 1, got "
-                                      f"{cls.max_kl} and {cls.n_cg_iters}")
+                positive("TRPO", cls, ("max_kl", "vf_lr", "n_cg_iters"))
+                non_negative("TRPO", cls, ("cg_damping", "n_vf_iters", "ent_coef"))
 
         class runner(BaseFLAGS):
             lambda_ = 0.95
@@ -179,13 +193,22 @@ def make_flags() -> MetaFLAGS:
 
             @classmethod
             def finalize(cls) -> None:
-                if cls.max_steps < 1:
-                    raise ConfigError(f"runner.max_steps must be >= 1, got {cls.max_steps}")
+                positive("runner", cls, ("max_steps",))
+                if not 0 < cls.gamma <= 1 or not 0 <= cls.lambda_ <= 1:
+                    raise ConfigError(f"runner.gamma must be in (0, 1] and runner.lambda_ in [0, 1], got "
+                                      f"{cls.gamma} and {cls.lambda_}")
 
         @classmethod
         def finalize(cls) -> None:
             one_of("algorithm", cls.algorithm, ALGORITHMS)
-            if cls.seed == 0:
+            one_of("use_wandb", cls.use_wandb, (0, 1))
+            if cls.seed < 0:
+                raise ConfigError(f"seed must be >= 0 (0 draws one), got {cls.seed}")
+            if cls.algorithm != "MF" and cls.rollout.n_test_samples % cls.plan.n_envs:
+                raise ConfigError(f"rollout.n_test_samples must be a multiple of plan.n_envs={cls.plan.n_envs} "
+                                  f"(the model env is evaluated too), got {cls.rollout.n_test_samples}")
+            cls._seed_drawn = cls.seed == 0
+            if cls._seed_drawn:
                 cls.seed = int.from_bytes(os.urandom(3), "little") + 1
             if cls.log_dir is None:
                 if cls.run_id is None:

@@ -25,16 +25,23 @@ class WandbLogger:
     def __init__(self) -> None:
         self.run: Optional[Any] = None
 
-    def start(self, project: str, group: str, name: str, config: Dict[str, Any], log_dir: str) -> None:
+    def start(self, project: str, group: str, name: str, config: Dict[str, Any], log_dir: str,
+              resume_id: Optional[str] = None) -> None:
+        """Starts a run, or continues the run `resume_id` of an interrupted training run."""
         mode = os.environ.get("WANDB_MODE") or ("online" if has_credentials() else "offline")
         try:
             import wandb
             self.run = wandb.init(project=project, group=group, name=name, config=config, dir=log_dir,
-                                  mode=mode, reinit="finish_previous")
+                                  mode=mode, reinit="finish_previous", id=resume_id,
+                                  resume="allow" if resume_id else None)
             logger.info("wandb run %s (%s) in project %s, group %s", name, mode, project, group)
         except Exception as e:  # wandb must never stop training
             logger.warning("wandb disabled: %s: %s", type(e).__name__, e)
             self.run = None
+
+    @property
+    def run_id(self) -> Optional[str]:
+        return None if self.run is None else self.run.id
 
     def log(self, metrics: Dict[str, Any]) -> None:
         if self.run is None:
