@@ -80,3 +80,16 @@ def test_wandb_offline_run_records_seed_metrics(tmp_path):
     # Defect 7: the project is a flag, not a code edit.
     for text in (b"va_slbo_tests", b"tiny", b"wandb_tiny"):
         assert text in data
+
+
+def test_warm_start_from_checkpoint_and_buffers(tmp_path):
+    first = str(tmp_path / "first")
+    assert run_main(["-c", TINY, "-s", f"log_dir={first}"]).returncode == 0
+    second = str(tmp_path / "second")
+    result = run_main(["-c", TINY, "-s", f"log_dir={second}", f"ckpt.model_load={first}/final.npz",
+                       f"ckpt.policy_load={first}/final.npz", f"ckpt.buf_load={first}", "ckpt.buf_load_index=2"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    messages = [r.get("message", "") for r in read_log(second)]
+    assert any(m.startswith("Loaded the model from") for m in messages)
+    assert any(m.startswith("Loaded the policy from") for m in messages)
+    assert "Loaded 400 samples from" in " ".join(messages)

@@ -123,11 +123,12 @@ def check_loads(FLAGS: MetaFLAGS) -> None:
             if not held:
                 raise ConfigError(f"{flag} {path} holds no '{name}' parameters")
             for key, shape in expected[name].items():
-                if key not in held:
-                    raise ConfigError(f"{flag} {path} does not fit this {name}: it lacks {name}/{key}")
-                if tuple(held[key]) != shape:
+                if key in held and tuple(held[key]) != shape:
                     raise ConfigError(f"{flag} {path} does not fit this {name}: {name}/{key} has shape "
                                       f"{tuple(held[key])}, expected {shape}")
+            missing = [key for key in expected[name] if key not in held]
+            if missing:
+                raise ConfigError(f"{flag} {path} does not fit this {name}: it lacks {name}/{missing[0]}")
     if FLAGS.ckpt.buf_load:
         if not os.path.isdir(FLAGS.ckpt.buf_load):
             raise ConfigError(f"ckpt.buf_load {FLAGS.ckpt.buf_load}: no such directory")
