@@ -90,9 +90,9 @@ class Dataset:
             yield self.data[indices[start:start + batch_size]]
 
     def state_arrays(self) -> Tuple[np.ndarray, int, int]:
-        """(storage, index, length): everything needed to restore the buffer exactly."""
-        return self._storage.copy(), self._index, self._len
+        """(filled storage, index, length): everything needed to restore the buffer exactly."""
+        return self._storage[:self._len].copy(), self._index, self._len
 
     def load_state_arrays(self, storage: np.ndarray, index: int, length: int) -> None:
-        self._storage[:] = storage
+        self._storage[:len(storage)] = storage
         self._index, self._len = int(index), int(length)
