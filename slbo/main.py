@@ -22,18 +22,19 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 from lunzi.config import ConfigError, MetaFLAGS  # noqa: E402
 from lunzi.dataset import Dataset  # noqa: E402
 from lunzi.logger import FileSink, logger  # noqa: E402
-from slbo.networks import build_networks  # noqa: E402
 from slbo.algos.TRPO import TRPO  # noqa: E402
+from slbo.envs import BaseModelBasedEnv  # noqa: E402
 from slbo.envs.batched_env import BatchedEnv  # noqa: E402
 from slbo.envs.virtual_env import VirtualEnv  # noqa: E402
 from slbo.loss import ModelLoss  # noqa: E402
 from slbo.loss.mle_loss import MLELoss  # noqa: E402
 from slbo.loss.multi_step_loss import MultiStepLoss  # noqa: E402
 from slbo.loss.va_loss import ValueAwareLoss  # noqa: E402
+from slbo.networks import Networks, build_networks  # noqa: E402
 from slbo.partial_envs import make_env  # noqa: E402
 from slbo.utils.checkpoint import atomic_write, load_arrays, load_module, save_arrays, save_modules  # noqa: E402
 from slbo.utils.faults import Interrupted, NumericalError, SignalGuard, check_finite  # noqa: E402
-from slbo.utils.flags import parse_flags  # noqa: E402
+from slbo.utils.flags import N_TEST_ENVS, parse_flags  # noqa: E402
 from slbo.utils.OU_noise import OUNoise  # noqa: E402
 from slbo.utils.preflight import FINISHED, UNFINISHED, clear_run_files, preflight  # noqa: E402
 from slbo.utils.resume import read_resume, restore_resume, save_resume  # noqa: E402
@@ -64,7 +65,7 @@ def validate_model(loss_mod: ModelLoss, dev_set: Dataset, batch_size: int) -> tu
     return loss_mod.evaluate(dev_set.sample_multi_step(batch_size, loss_mod.step))
 
 
-def make_model_loss(FLAGS: MetaFLAGS, nets, dim_state: int, dim_action: int) -> ModelLoss:
+def make_model_loss(FLAGS: MetaFLAGS, nets: Networks, dim_state: int, dim_action: int) -> ModelLoss:
     common = dict(model=nets.model, vfn=nets.vfn, dim_state=dim_state, dim_action=dim_action,
                   step=FLAGS.model.multi_step, va_norm=FLAGS.model.va_norm)
     criterion = nn.CRITERIA[FLAGS.model.loss](size_average=False)
@@ -81,7 +82,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
     # ---------------- graph construction ----------------
     envs = []  # every env of the run, so their RNG states can be checkpointed
 
-    def new_env():
+    def new_env() -> BaseModelBasedEnv:
         envs.append(make_env(FLAGS.env.id))
         return envs[-1]
 
@@ -99,8 +100,8 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
     tf.get_default_session().run(tf.global_variables_initializer())
 
     def real_runner(n_envs: int) -> Runner:
-        return Runner(BatchedEnv([new_env() for _ in range(n_envs)]), rescale_action=True, max_steps=FLAGS.runner.max_steps,
-                      gamma=FLAGS.runner.gamma, lambda_=FLAGS.runner.lambda_)
+        return Runner(BatchedEnv([new_env() for _ in range(n_envs)]), rescale_action=True,
+                      max_steps=FLAGS.runner.max_steps, gamma=FLAGS.runner.gamma, lambda_=FLAGS.runner.lambda_)
 
     if model_based:
         virt_env = VirtualEnv(model, new_env(), FLAGS.plan.n_envs)
@@ -108,7 +109,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
                               lambda_=FLAGS.runner.lambda_)
     else:
         train_runner = real_runner(FLAGS.plan.n_envs)
-    runners = {"test": real_runner(4), "collect": real_runner(1), "dev": real_runner(1), "train": train_runner}
+    runners = {"test": real_runner(N_TEST_ENVS), "collect": real_runner(1), "dev": real_runner(1), "train": train_runner}
     eval_settings = [(runners["test"], "Real Env")] + ([(train_runner, "Virt Env")] if model_based else [])
 
     noise = OUNoise((1, dim_action), theta=FLAGS.OUNoise.theta, sigma=FLAGS.OUNoise.sigma)
