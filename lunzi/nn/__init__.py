@@ -30,12 +30,12 @@ from .flat_param import FlatParam, hessian_vec_prod, n_parameters, parameters_to
 from .layers import Linear, ReLU, Sequential, Tanh, glorot_uniform_initializer, mlp, normc_initializer, \
     truncated_normal_initializer
 from .loss import CRITERIA, L1Loss, L2Loss, MSELoss, PointwiseLoss
-from .module import Module, make_method
+from .module import Module
 from .parameter import Parameter, assign_values, read_values
 
 __all__ = [
     "FlatParam", "hessian_vec_prod", "n_parameters", "parameters_to_vector", "vector_to_parameters",
     "Linear", "ReLU", "Sequential", "Tanh", "glorot_uniform_initializer", "mlp", "normc_initializer",
     "truncated_normal_initializer", "CRITERIA", "L1Loss", "L2Loss", "MSELoss", "PointwiseLoss",
-    "Module", "make_method", "Parameter", "assign_values", "read_values",
+    "Module", "Parameter", "assign_values", "read_values",
 ]

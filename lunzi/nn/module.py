@@ -117,21 +117,3 @@ class Module:
             return "\n".join(lines) + f"\n{indent})"
         return render(self, "")
 
-
-def make_method(fetch: str) -> Callable:
-    """Turns `def f(self, a, b): pass` into `self.eval(fetch, a=a, b=b)`; `fetch=` may be overridden."""
-    import inspect
-
-    def decorator(func: Callable) -> Callable:
-        names = [n for n in inspect.signature(func).parameters if n != "self"]
-
-        def wrapper(self: Module, *args: Any, fetch: str = fetch, **kwargs: Any) -> Any:
-            feed = dict(zip(names, args))
-            feed.update(kwargs)
-            return self.eval(fetch, **feed)
-
-        wrapper.__name__ = func.__name__
-        wrapper.__doc__ = func.__doc__
-        return wrapper
-
-    return decorator
