@@ -63,7 +63,8 @@ class FormulaEnv:
                 next_states: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         rewards, dones = self.reward_done(NUMPY, *(np.asarray(x, dtype=np.float64)
                                                    for x in (states, actions, next_states)))
-        return np.asarray(rewards, dtype=np.float64), np.asarray(dones, dtype=bool)
+        # Copies: a reward may be a column of the caller's states.
+        return np.array(rewards, dtype=np.float64), np.array(dones, dtype=bool)
 
     def mb_step_tf(self, states: Any, actions: Any, next_states: Any) -> Tuple[Any, Any]:
         import tensorflow as tf

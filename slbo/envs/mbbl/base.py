@@ -31,7 +31,7 @@ class NoiseMixin:
         return action + self.np_random.uniform(-self.ACTION_NOISE, self.ACTION_NOISE, size=action.shape)
 
 
-def noisy_info(clean: np.ndarray, applied: np.ndarray) -> Dict[str, Any]:
+def transition_info(clean: np.ndarray, applied: np.ndarray) -> Dict[str, Any]:
     """What `verify` checks rewards against: the noise-free observation and the applied action."""
     return {"clean_obs": clean, "applied_action": applied}
 
@@ -69,4 +69,4 @@ class MBBLEnv(FormulaEnv, NoiseMixin, MujocoEnv):
         self.do_simulation(applied)
         clean = self.get_obs()
         reward, done = self.physics_reward(applied)
-        return self.observe(clean), reward, done, False, noisy_info(clean, applied)
+        return self.observe(clean), reward, done, False, transition_info(clean, applied)

@@ -12,7 +12,7 @@ import numpy as np
 
 from slbo.envs import BaseModelBasedEnv
 from slbo.envs.formula import NUMPY, FormulaEnv, Ops
-from slbo.envs.mbbl.base import NoiseMixin, noisy_info
+from slbo.envs.mbbl.base import NoiseMixin, transition_info
 
 
 class ClassicEnv(FormulaEnv, NoiseMixin, BaseModelBasedEnv):
@@ -62,7 +62,7 @@ class ClassicEnv(FormulaEnv, NoiseMixin, BaseModelBasedEnv):
         reward = self.true_reward(self.state, applied)
         self.state = self.dynamics(self.state, applied)
         clean = self.observation(self.state)
-        return self.observe(clean), reward, False, False, noisy_info(clean, applied)
+        return self.observe(clean), reward, False, False, transition_info(clean, applied)
 
     def reward_done(self, ops: Ops, states: Any, actions: Any, next_states: Any) -> Tuple[Any, Any]:
         rewards = self.reward(ops, states, actions)
@@ -209,7 +209,7 @@ class MountainCarEnv(ClassicEnv):
         return np.array([position, velocity])
 
     def reward(self, ops: Ops, states: Any, actions: Any) -> Any:
-        return states[..., 0] * 1.0
+        return states[..., 0]
 
     def true_reward(self, state: np.ndarray, action: np.ndarray) -> float:
         return float(state[0])

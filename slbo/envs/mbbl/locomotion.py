@@ -62,13 +62,13 @@ class LocomotionEnv(MBBLEnv):
 
 
 class HalfCheetahEnv(LocomotionEnv):
-    """MBBL HalfCheetah (17-d obs): timestep 0.01 × 5; reward vx − 0.1·Σa²."""
+    """MBBL HalfCheetah (17-d obs): timestep 0.01 × 5; reward vx − 0.1·Σclip(a)²."""
     ASSET = "half_cheetah.xml"
     FRAME_SKIP = 5
 
 
 class HopperEnv(LocomotionEnv):
-    """MBBL Hopper (11-d obs): timestep 0.002 × 4; reward vx − 0.1·Σa² − 3(z − 1.3)² + 1."""
+    """MBBL Hopper (11-d obs): timestep 0.002 × 4; reward vx − 0.1·Σclip(a)² − 3(z − 1.3)² + 1."""
     ASSET = "hopper.xml"
     FRAME_SKIP = 4
     HEIGHT_COST, TARGET_HEIGHT, ALIVE_BONUS = 3.0, 1.3, 1.0
@@ -81,7 +81,7 @@ class Walker2DEnv(HopperEnv):
 
 
 class AntEnv(LocomotionEnv):
-    """MBBL Ant (27-d obs): timestep 0.01 × 5; reward vx − 0.1·Σa² − 3(z − 0.57)² + 1."""
+    """MBBL Ant (27-d obs): timestep 0.01 × 5; reward vx − 0.1·Σclip(a)² − 3(z − 0.57)² + 1."""
     ASSET = "ant.xml"
     FRAME_SKIP = 5
     SKIP, HEIGHT_QPOS = 2, 2
@@ -90,7 +90,7 @@ class AntEnv(LocomotionEnv):
 
 
 class SwimmerEnv(LocomotionEnv):
-    """MBBL Swimmer (8-d obs): timestep 0.01 × 4; reward vx − 1e-4·Σa²."""
+    """MBBL Swimmer (8-d obs): timestep 0.01 × 4; reward vx − 1e-4·Σclip(a)²."""
     ASSET = "swimmer.xml"
     FRAME_SKIP = 4
     SKIP = HEIGHT_QPOS = ANGLE_QPOS = 2  # no height term; indices only keep the layout valid

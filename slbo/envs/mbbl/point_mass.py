@@ -37,9 +37,6 @@ class PointMassEnv(MBBLEnv):
             qpos = self.init_qpos + self.np_random.uniform(-0.3, 0.3, size=self.model.nq)
         return qpos, self.init_qvel + self.np_random.normal(size=self.model.nv) * 0.1
 
-    def perturb_action(self, action: np.ndarray) -> np.ndarray:
-        return np.clip(action, self.action_space.low, self.action_space.high)
-
     def formula(self, ops: Ops, distance: Any, actions: Any) -> Any:
         excess = ops.maximum(distance - self.RADIUS, 0.0) / self.RADIUS
         near = ops.exp(-0.5 * ops.square(excess) * (-2.0 * np.log(0.1)))
