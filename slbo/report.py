@@ -1,0 +1,313 @@
+"""The outcome of many runs as the paper shows it: a table of real-env returns and learning curves.
+
+python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT]
+
+Reads every run directory (config.yml + log.json) under the DIRs and writes into OUT (default: the
+first DIR) report.md and report.csv — the real-env return, mean ± standard error across seeds, per
+environment and variant, at the final stage and at each --steps count — and curves.png: return vs
+real env steps, the mean across seeds with a standard-error band, one panel per environment, one
+colour per variant.
+
+A run's return "at S steps" is its last evaluation made with at most S real steps collected; runs
+that have not collected S steps yet are left out of that column (the n in each cell counts the
+seeds). The variant is named from algorithm, model.va_norm and model.value_update_interval (slbo,
+mle, va-l1, va-l2-refit20, MF); runs of one environment and variant that differ in other flags
+get those flags appended to the name, so different experiments are never averaged together.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import math
+import os
+import re
+import sys
+from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Sequence, Tuple
+
+import numpy as np
+import yaml
+
+from lunzi.config import ConfigError
+from slbo.utils.preflight import _flatten
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+RETURN = "return mean Real Env"
+ALGORITHM_ORDER = ("slbo", "mle", "va", "MF")
+# Flags that name or file a run without changing what it learns.
+NOT_AN_EXPERIMENT = ("seed", "log_dir", "run_id", "use_wandb", "wandb_group_name", "wandb_project_name",
+                     "ckpt.base", "ckpt.n_save_stages")
+
+
+@dataclasses.dataclass
+class RunLog:
+    log_dir: str
+    env: str
+    variant: str
+    algorithm: str
+    flags: Dict[str, Any]  # the flattened config.yml
+    curve: List[Tuple[int, float]]  # (cum_steps, return) of every stage and final evaluation, in order
+    final: Optional[Tuple[int, float]]  # the "final" record, when the run finished
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    env: str
+    variant: str
+    at: str  # "final" or a step count
+    steps: Optional[int]
+    n: int
+    mean: float
+    sem: float
+
+
+def variant_name(flags: Dict[str, Any]) -> str:
+    """slbo, mle, MF, va-l1, va-l2; "-refitN" when the value function is refitted every N model steps."""
+    algorithm = flags.get("algorithm", "slbo")
+    name = f"va-{flags.get('model.va_norm', 'l1')}" if algorithm == "va" else algorithm
+    interval = flags.get("model.value_update_interval", 0) or 0
+    return f"{name}-refit{interval}" if interval > 0 and algorithm != "MF" else name
+
+
+def _number(value: Any) -> float:
+    """A logged return as a float; the logger writes non-finite numbers as strings ("nan")."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def load_run(log_dir: str) -> RunLog:
+    with open(os.path.join(log_dir, "config.yml")) as f:
+        flags = _flatten(yaml.safe_load(f) or {})
+    curve, final = [], None
+    with open(os.path.join(log_dir, "log.json"), errors="replace") as f:
+        for line in f:
+            if '"metrics"' not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:  # a line cut short by a killed run
+                continue
+            if record.get("level") != "metrics" or record.get("tag") not in ("stage", "final"):
+                continue
+            metrics = record["metrics"]
+            value = _number(metrics.get(RETURN))
+            if not math.isfinite(value):  # an evaluation in which no episode ended
+                continue
+            point = (int(metrics["cum_steps"]), value)
+            curve.append(point)
+            if record["tag"] == "final":
+                final = point
+    return RunLog(log_dir, str(flags.get("env.id", "?")), variant_name(flags), str(flags.get("algorithm", "slbo")),
+                  flags, curve, final)
+
+
+def find_runs(dirs: Sequence[str]) -> List[str]:
+    """Every directory under `dirs` holding a config.yml and a log.json (each once)."""
+    found = {}
+    for top in dirs:
+        for root, subdirs, files in os.walk(top):
+            subdirs[:] = sorted(d for d in subdirs if d != "wandb")
+            if "config.yml" in files and "log.json" in files:
+                found.setdefault(os.path.realpath(root), root)
+    return sorted(found.values())
+
+
+def distinguish_variants(runs: List[RunLog]) -> None:
+    """Appends to each variant name the flags in which runs of one env and variant differ."""
+    groups: Dict[Tuple[str, str], List[RunLog]] = {}
+    for run in runs:
+        groups.setdefault((run.env, run.variant), []).append(run)
+    for members in groups.values():
+        keys = sorted({k for run in members for k in run.flags} - set(NOT_AN_EXPERIMENT))
+        differ = [k for k in keys if len({repr(run.flags.get(k)) for run in members}) > 1]
+        for run in members if differ else []:
+            run.variant += " [" + ", ".join(f"{k}={run.flags.get(k)}" for k in differ) + "]"
+
+
+def value_at(run: RunLog, steps: int) -> Optional[float]:
+    """The return of the last evaluation made with at most `steps` real steps; None before the run got there."""
+    if not run.curve or run.curve[-1][0] < steps:
+        return None
+    before = [value for cum, value in run.curve if cum <= steps]
+    return before[-1] if before else None
+
+
+def mean_sem(values: Sequence[float]) -> Tuple[float, float]:
+    """Mean and standard error of the mean (sample std / sqrt(n)); sem is nan for a single value."""
+    array = np.asarray(values, dtype=float)
+    sem = float(array.std(ddof=1) / math.sqrt(len(array))) if len(array) > 1 else float("nan")
+    return float(array.mean()), sem
+
+
+def _sort_key(run_or_name: Any) -> Tuple[int, str]:
+    name = run_or_name if isinstance(run_or_name, str) else run_or_name.variant
+    base = re.split(r"[-\s]", name)[0]
+    return (ALGORITHM_ORDER.index(base) if base in ALGORITHM_ORDER else len(ALGORITHM_ORDER), name)
+
+
+def table(runs: Sequence[RunLog], step_points: Sequence[int]) -> List[Cell]:
+    """One cell per environment, variant and column ("final", then each step count); empty cells are left out."""
+    cells = []
+    for env in sorted({run.env for run in runs}):
+        for variant in sorted({run.variant for run in runs if run.env == env}, key=_sort_key):
+            group = [run for run in runs if run.env == env and run.variant == variant]
+            finals = [run.final for run in group if run.final is not None]
+            if finals:
+                steps = sorted(cum for cum, _ in finals)
+                cells.append(Cell(env, variant, "final", steps[len(steps) // 2], len(finals),
+                                  *mean_sem([value for _, value in finals])))
+            for point in step_points:
+                values = [v for v in (value_at(run, point) for run in group) if v is not None]
+                if values:
+                    cells.append(Cell(env, variant, str(point), point, len(values), *mean_sem(values)))
+    return cells
+
+
+def format_steps(steps: int) -> str:
+    for unit, size in (("M", 10 ** 6), ("k", 10 ** 3)):
+        if steps >= size and steps % (size // 100) == 0:
+            return f"{steps / size:g}{unit}"
+    return str(steps)
+
+
+def parse_steps(text: str) -> int:
+    """200k -> 200000, 1M -> 1000000, 1.5m -> 1500000, 5000 -> 5000."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmM]?)\s*", text)
+    if not match:
+        raise ConfigError(f"--steps value {text!r} is not a step count like 200k, 1M or 50000")
+    value = float(match.group(1)) * {"": 1, "k": 10 ** 3, "m": 10 ** 6}[match.group(2).lower()]
+    if value < 1 or not value.is_integer():
+        raise ConfigError(f"--steps value {text!r} must be a whole number of steps >= 1")
+    return int(value)
+
+
+def _cell_text(cell: Optional[Cell]) -> str:
+    if cell is None:
+        return "–"
+    sem = "" if math.isnan(cell.sem) else f" ± {cell.sem:.1f}"
+    return f"{cell.mean:.1f}{sem} (n={cell.n})"
+
+
+def markdown(cells: Sequence[Cell], step_points: Sequence[int]) -> str:
+    columns = ["final"] + [str(p) for p in step_points]
+    by_key = {(c.env, c.variant, c.at): c for c in cells}
+    rows = list(dict.fromkeys((c.env, c.variant) for c in cells))
+    header = ["environment", "variant", "final"] + [f"at {format_steps(p)} steps" for p in step_points]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for env, variant in rows:
+        lines.append("| " + " | ".join([env, variant] + [_cell_text(by_key.get((env, variant, col)))
+                                                         for col in columns]) + " |")
+    return ("Real-env return (`return mean Real Env`), mean ± standard error across seeds (n = seeds).\n\n"
+            + "\n".join(lines) + "\n")
+
+
+def write_csv(cells: Sequence[Cell], path: str) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["env", "variant", "at", "steps", "n", "mean", "sem"])
+        for c in cells:
+            sem = "" if math.isnan(c.sem) else repr(c.sem)
+            writer.writerow([c.env, c.variant, c.at, c.steps, c.n, repr(c.mean), sem])
+
+
+def curve_stats(group: Sequence[RunLog]) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(steps, mean, sem, n) across runs at every step count any run evaluated at; a run counts at x
+    from its first to its last evaluation, with the value of its last evaluation at or before x."""
+    xs = sorted({cum for run in group for cum, _ in run.curve})
+    means, sems, counts = [], [], []
+    for x in xs:
+        values = [[v for cum, v in run.curve if cum <= x][-1] for run in group
+                  if run.curve and run.curve[0][0] <= x <= run.curve[-1][0]]
+        mean, sem = mean_sem(values)
+        means.append(mean), sems.append(0.0 if math.isnan(sem) else sem), counts.append(len(values))
+    return np.array(xs), np.array(means), np.array(sems), np.array(counts)
+
+
+def plot_curves(runs: Sequence[RunLog], path: Optional[str] = None) -> "Figure":
+    """One panel per environment, one colour per variant (the same in every panel); saved as PNG to `path`."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import EngFormatter
+
+    envs = sorted({run.env for run in runs})
+    variants = sorted({run.variant for run in runs}, key=_sort_key)
+    colours = {v: f"C{i % 10}" for i, v in enumerate(variants)}
+    ncols = min(len(envs), 3)
+    nrows = math.ceil(len(envs) / ncols)
+    fig = Figure(figsize=(5.5 * ncols, 4.2 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[len(envs):]:
+        fig.delaxes(ax)
+    for ax, env in zip(axes, envs):
+        for variant in [v for v in variants if any(r.env == env and r.variant == v for r in runs)]:
+            group = [run for run in runs if run.env == env and run.variant == variant and run.curve]
+            if not group:
+                continue
+            xs, mean, sem, _ = curve_stats(group)
+            ax.plot(xs, mean, color=colours[variant], linewidth=1.8, label=f"{variant} (n={len(group)})")
+            ax.fill_between(xs, mean - sem, mean + sem, color=colours[variant], alpha=0.2, linewidth=0)
+        ax.set_title(env)
+        ax.set_xlabel("real environment steps")
+        ax.set_ylabel("return (real env)")
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small", loc="best")
+    fig.suptitle("Real-env return: mean across seeds, band = ± standard error")
+    if path:
+        fig.savefig(path, dpi=120)
+    return fig
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(f"{message}; usage: python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT]")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = _Parser(prog="python -m slbo.report", description="Tables and learning curves of many runs.")
+    parser.add_argument("dirs", nargs="+", help="sweep or run directories (searched recursively)")
+    parser.add_argument("--steps", nargs="*", default=[], help="real-step counts for extra columns, e.g. 200k 1M")
+    parser.add_argument("--out", help="where report.md, report.csv and curves.png go (default: the first DIR)")
+    try:
+        args = parser.parse_args(argv)
+        step_points = sorted({parse_steps(s) for s in args.steps})
+        for d in args.dirs:
+            if not os.path.isdir(d):
+                raise ConfigError(f"not a directory: {d}")
+        run_dirs = find_runs(args.dirs)
+        if not run_dirs:
+            raise ConfigError(f"no runs (directories with config.yml and log.json) under {', '.join(args.dirs)}")
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    loaded = [load_run(d) for d in run_dirs]
+    runs = [run for run in loaded if run.curve]
+    for run in loaded:
+        if not run.curve:
+            print(f"note: {run.log_dir} has no evaluation yet; left out", file=sys.stderr)
+    if not runs:
+        print("error: none of the runs has an evaluation yet", file=sys.stderr)
+        return 2
+    distinguish_variants(runs)
+    cells = table(runs, step_points)
+    out = args.out or args.dirs[0]
+    os.makedirs(out, exist_ok=True)
+    text = markdown(cells, step_points)
+    unfinished = sum(run.final is None for run in runs)
+    if unfinished:
+        text += f"\n{unfinished} of {len(runs)} runs have not finished; they count in the step columns they reached.\n"
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write(text)
+    write_csv(cells, os.path.join(out, "report.csv"))
+    plot_curves(runs, os.path.join(out, "curves.png"))
+    print(text)
+    print(f"wrote {os.path.join(out, 'report.md')}, report.csv and curves.png ({len(runs)} runs)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""`python -m slbo.report`: the table and the curves, on run directories written in main.py's format.
+(tests/test_sweep.py checks the report on real runs of a sweep.)"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+
+def write_run(log_dir: str, algorithm: str = "slbo", env: str = "HalfCheetah", seed: int = 1,
+              curve: Sequence[Tuple[int, object]] = (), final: Optional[Tuple[int, float]] = None,
+              **flags: object) -> str:
+    """A run directory as slbo/main.py leaves it: config.yml and log.json with info, iteration,
+    stage and (when finished) final records."""
+    os.makedirs(log_dir, exist_ok=True)
+    config = {"algorithm": algorithm, "seed": seed, "log_dir": log_dir, "run_id": os.path.basename(log_dir),
+              "env": {"id": env}, "model": {"va_norm": "l1", "value_update_interval": 0, "lr": 0.001},
+              "slbo": {"n_stages": 4}}
+    for key, value in flags.items():
+        group, name = key.split("__")
+        config.setdefault(group, {})[name] = value
+    with open(os.path.join(log_dir, "config.yml"), "w") as f:
+        yaml.safe_dump(config, f)
+    lines = [{"level": "info", "message": f"log_dir = {log_dir}"}]
+    for stage, (cum, value) in enumerate(curve):
+        lines.append({"level": "metrics", "tag": "stage", "metrics": {
+            "stage": stage, "cum_steps": cum, "return mean Real Env": value, "return sem Real Env": 1.0}})
+        lines.append({"level": "metrics", "tag": "iteration",
+                      "metrics": {"slbo_n_stage": stage, "model_train_loss": 9.0}})
+    if final is not None:
+        lines.append({"level": "metrics", "tag": "final", "metrics": {
+            "stage": len(curve), "cum_steps": final[0], "return mean Real Env": final[1]}})
+    with open(os.path.join(log_dir, "log.json"), "w") as f:
+        f.writelines(json.dumps({"time": "2026-01-01 00:00:00,000000", "caller": "main.py:1", **line}) + "\n"
+                     for line in lines)
+    return log_dir
+
+
+def report(args: List[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "slbo.report", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def read_csv(path) -> dict:
+    with open(path) as f:
+        return {(r["env"], r["variant"], r["at"]): r for r in csv.DictReader(f)}
+
+
+@pytest.fixture
+def runs(tmp_path):
+    """Two envs; slbo and va-l2-refit20 with 3 seeds on HalfCheetah (one unfinished), mle on Hopper."""
+    top = tmp_path / "sweep"
+    steps = [0, 1000, 2000, 3000]
+    data = {}
+    for seed, scale in ((1, 1.0), (2, 2.0), (3, 4.0)):
+        data[("slbo", seed)] = [(s, scale * s / 100) for s in steps], (4000, scale * 50)
+        data[("va", seed)] = [(s, scale * s / 50 - 3) for s in steps], (4000, scale * 90 + seed)
+    data[("va", 3)] = (data[("va", 3)][0][:3], None)  # stopped after 2000 steps
+    for (algorithm, seed), (curve, final) in data.items():
+        extra = {"model__va_norm": "l2", "model__value_update_interval": 20} if algorithm == "va" else {}
+        write_run(str(top / f"HalfCheetah_{algorithm}_seed{seed}"), algorithm, "HalfCheetah", seed, curve, final,
+                  **extra)
+    write_run(str(top / "deeper" / "Hopper_mle_seed1"), "mle", "Hopper", 1, [(0, 5.0), (1000, "nan"), (2000, 7.0)],
+              (3000, 8.0))
+    return top, data
+
+
+def test_table_is_mean_and_standard_error_across_seeds(runs, tmp_path):
+    top, data = runs
+    out = tmp_path / "out"
+    result = report([top, "--steps", "2k", "3000", "--out", out])
+    assert result.returncode == 0, result.stderr
+    rows = read_csv(out / "report.csv")
+    columns = ("final", "2000", "3000")
+    assert set(rows) == {("HalfCheetah", v, at) for v in ("slbo", "va-l2-refit20") for at in columns} \
+        | {("Hopper", "mle", at) for at in columns}
+
+    def check(key, values, steps):
+        row = rows[key]
+        assert int(row["n"]) == len(values) and int(row["steps"]) == steps
+        assert math.isclose(float(row["mean"]), np.mean(values), rel_tol=1e-12)
+        assert math.isclose(float(row["sem"]), np.std(values, ddof=1) / np.sqrt(len(values)), rel_tol=1e-12)
+
+    check(("HalfCheetah", "slbo", "final"), [data[("slbo", s)][1][1] for s in (1, 2, 3)], 4000)
+    check(("HalfCheetah", "slbo", "2000"), [data[("slbo", s)][0][2][1] for s in (1, 2, 3)], 2000)
+    # The unfinished seed counts where it got to (2000 steps) and nowhere after.
+    check(("HalfCheetah", "va-l2-refit20", "final"), [data[("va", s)][1][1] for s in (1, 2)], 4000)
+    check(("HalfCheetah", "va-l2-refit20", "2000"), [data[("va", s)][0][2][1] for s in (1, 2, 3)], 2000)
+    check(("HalfCheetah", "va-l2-refit20", "3000"), [data[("va", s)][0][3][1] for s in (1, 2)], 3000)
+    # One seed: no standard error; a nan evaluation is skipped, so at 2000 steps the value logged at 2000.
+    assert rows[("Hopper", "mle", "final")]["sem"] == "" and float(rows[("Hopper", "mle", "final")]["mean"]) == 8.0
+    assert float(rows[("Hopper", "mle", "2000")]["mean"]) == 7.0
+    assert float(rows[("Hopper", "mle", "3000")]["mean"]) == 8.0  # its final evaluation came at 3000 steps
+
+    table = (out / "report.md").read_text()
+    assert "| environment | variant | final | at 2k steps | at 3k steps |" in table
+    slbo_final = rows[("HalfCheetah", "slbo", "final")]
+    assert (f"| HalfCheetah | slbo | {float(slbo_final['mean']):.1f} ± {float(slbo_final['sem']):.1f} (n=3) |"
+            in table)
+    assert "| Hopper | mle | 8.0 (n=1) | 7.0 (n=1) | 8.0 (n=1) |" in table
+    assert "1 of 7 runs have not finished" in table
+    assert table in result.stdout
+
+
+def test_value_at_a_step_count_is_the_last_evaluation_within_it():
+    from slbo.report import RunLog, value_at
+
+    run = RunLog("d", "E", "slbo", "slbo", {}, [(0, 1.0), (1000, 2.0), (2000, 3.0)], None)
+    assert [value_at(run, s) for s in (0, 999, 1000, 1500, 2000, 2001)] == [1.0, 1.0, 2.0, 2.0, 3.0, None]
+
+
+@pytest.mark.parametrize("flags, name", [
+    ({"algorithm": "slbo"}, "slbo"),
+    ({"algorithm": "mle", "model.value_update_interval": 0}, "mle"),
+    ({"algorithm": "va", "model.va_norm": "l1", "model.value_update_interval": 0}, "va-l1"),
+    ({"algorithm": "va", "model.va_norm": "l2", "model.value_update_interval": 20}, "va-l2-refit20"),
+    ({"algorithm": "slbo", "model.value_update_interval": 5}, "slbo-refit5"),
+    ({"algorithm": "MF", "model.value_update_interval": 5}, "MF"),
+])
+def test_variant_names(flags, name):
+    from slbo.report import variant_name
+
+    assert variant_name(flags) == name
+
+
+def test_runs_that_differ_in_other_flags_are_not_averaged_together(tmp_path):
+    for seed in (1, 2):
+        for lr in (0.001, 0.0003):
+            write_run(str(tmp_path / f"lr{lr}_s{seed}"), seed=seed, curve=[(0, float(seed))], final=(10, lr * seed),
+                      model__lr=lr)
+    result = report([tmp_path, "--out", tmp_path / "out"])
+    assert result.returncode == 0, result.stderr
+    rows = read_csv(tmp_path / "out" / "report.csv")
+    assert set(rows) == {("HalfCheetah", "slbo [model.lr=0.001]", "final"),
+                         ("HalfCheetah", "slbo [model.lr=0.0003]", "final")}
+    assert math.isclose(float(rows[("HalfCheetah", "slbo [model.lr=0.0003]", "final")]["mean"]), 0.00045)
+
+
+def test_figure_has_one_panel_per_env_and_one_colour_per_variant(runs, tmp_path):
+    from slbo.report import distinguish_variants, find_runs, load_run, plot_curves
+
+    top, data = runs
+    loaded = [load_run(d) for d in find_runs([str(top), str(top / "deeper")])]
+    assert len(loaded) == 7  # the nested run is found once although two arguments reach it
+    distinguish_variants(loaded)
+    fig = plot_curves(loaded, str(tmp_path / "curves.png"))
+    assert [ax.get_title() for ax in fig.axes] == ["HalfCheetah", "Hopper"]
+    cheetah, hopper = fig.axes
+    lines = {line.get_label(): line for line in cheetah.get_lines()}
+    assert set(lines) == {"slbo (n=3)", "va-l2-refit20 (n=3)"}
+    assert [line.get_label() for line in hopper.get_lines()] == ["mle (n=1)"]
+    colours = [line.get_color() for line in [*cheetah.get_lines(), *hopper.get_lines()]]
+    assert len(set(colours)) == 3
+    # The mean line: the seeds' mean at every evaluation, the unfinished seed counting up to 2000 steps.
+    xs, ys = lines["va-l2-refit20 (n=3)"].get_data()
+    assert list(xs) == [0, 1000, 2000, 3000, 4000]
+    expected = [np.mean([data[("va", s)][0][i][1] for s in (1, 2, 3)]) for i in range(3)]
+    expected += [np.mean([data[("va", s)][0][3][1] for s in (1, 2)]), np.mean([data[("va", s)][1][1] for s in (1, 2)])]
+    assert np.allclose(ys, expected)
+    assert len(cheetah.collections) == 2  # a standard-error band per variant
+    band = cheetah.collections[1].get_paths()[0].vertices
+    top_edge = np.mean([data[("va", s)][1][1] for s in (1, 2)]) + np.std(
+        [data[("va", s)][1][1] for s in (1, 2)], ddof=1) / np.sqrt(2)
+    assert np.isclose(band[:, 1].max(), top_edge)
+    assert cheetah.get_xlabel() == "real environment steps" and "return" in cheetah.get_ylabel()
+    with open(tmp_path / "curves.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_png_opens_with_the_figure_size(runs, tmp_path):
+    import matplotlib.image
+
+    top, _ = runs
+    assert report([top, "--out", tmp_path]).returncode == 0
+    image = matplotlib.image.imread(str(tmp_path / "curves.png"))
+    assert image.shape[:2] == (int(4.2 * 120), int(2 * 5.5 * 120))
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda p: [p / "missing"], "not a directory"),
+    (lambda p: [p], "no runs (directories with config.yml and log.json)"),
+    (lambda p: [p, "--steps", "2x"], "is not a step count"),
+    (lambda p: [], "the following arguments are required"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, make_args, message):
+    result = report(make_args(tmp_path))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_step_counts():
+    from slbo.report import format_steps, parse_steps
+
+    assert [parse_steps(s) for s in ("200k", "1M", "1.5m", "5000", " 2K ")] == [200000, 10 ** 6, 1500000, 5000, 2000]
+    assert [format_steps(s) for s in (200000, 10 ** 6, 1500000, 999, 2500)] == ["200k", "1M", "1.5M", "999", "2.5k"]
+    with pytest.raises(Exception, match="whole number"):
+        parse_steps("0.5")
