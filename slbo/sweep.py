@@ -4,7 +4,7 @@ python -m slbo.sweep configs/sweeps/slbo_paper.yml [--dir DIR] [--address HOST:P
 
 A sweep file:
 
-    dir: sweeps/paper                 # run directories go here (--dir overrides)
+    dir: experiments/sweeps/paper     # run directories go here (--dir overrides)
     configs: [configs/algos/slbo.yml] # config files of every run, first
     set: {runner.max_steps: 1000}     # --set items of every run
     grid:                             # the cartesian product of the axes
@@ -163,7 +163,7 @@ def load_sweep(path: str, out_dir: Optional[str] = None) -> Sweep:
             raise spec.error(f"resources.{key} must be a number {'> 0' if low == 0 else '>= 0'}, got {value!r}")
 
     sweep_dir = expand(out_dir or data.get("dir") or os.path.join(
-        "sweeps", os.path.splitext(os.path.basename(path))[0]))
+        "experiments", "sweeps", os.path.splitext(os.path.basename(path))[0]))
     runs, names = [], set()
     for seed in seeds:  # seeds outermost: the first runs to finish cover every grid point
         for points in itertools.product(*axes):
@@ -347,7 +347,8 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _Parser(prog="python -m slbo.sweep", description="Run a sweep of slbo/main.py on Ray.")
     parser.add_argument("sweep", help="the sweep file (YAML)")
-    parser.add_argument("--dir", help="the sweep directory (default: the file's 'dir', else sweeps/<file name>)")
+    parser.add_argument("--dir", help="the sweep directory (default: the file's 'dir', else "
+                                      "experiments/sweeps/<file name>)")
     parser.add_argument("--address", help="join this Ray cluster (HOST:PORT of `ray start --head`, or 'auto'); "
                                           "default: start a local Ray inside this process")
     parser.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all); ignored with --address")
