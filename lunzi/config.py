@@ -30,6 +30,17 @@ def one_of(name: str, value: Any, valid: Sequence[Any]) -> None:
         raise ConfigError(f"{name}={value!r} is not valid; valid values: {', '.join(map(str, valid))}")
 
 
+def flatten(tree: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}: nested flag dicts keyed by dotted paths."""
+    out: Dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 def nearest(word: str, candidates: Sequence[str], n: int = 3) -> List[str]:
     return difflib.get_close_matches(word, candidates, n=n, cutoff=0.0)
 

@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Sequence,
 import numpy as np
 import yaml
 
-from lunzi.config import ConfigError
-from slbo.utils.preflight import _flatten
+from lunzi.config import ConfigError, flatten
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -82,7 +81,7 @@ def _number(value: Any) -> float:
 
 def load_run(log_dir: str) -> RunLog:
     with open(os.path.join(log_dir, "config.yml")) as f:
-        flags = _flatten(yaml.safe_load(f) or {})
+        flags = flatten(yaml.safe_load(f) or {})
     curve, final = [], None
     with open(os.path.join(log_dir, "log.json"), errors="replace") as f:
         for line in f:

@@ -10,22 +10,12 @@ from typing import Any, Dict, List
 
 import yaml
 
-from lunzi.config import ConfigError, MetaFLAGS
+from lunzi.config import ConfigError, MetaFLAGS, flatten
 from slbo.partial_envs import env_class
 
 FRESH, UNFINISHED, FINISHED = "fresh", "unfinished", "finished"
 # What a run writes; `ckpt.overwrite=1` removes these (and nothing else) before starting afresh.
 RUN_FILES = ("log.json", "config.yml", "final.npz", "stage-*.npz", "resume-*.npz", ".tmp-*")
-
-
-def _flatten(tree: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
-    out = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def is_finished(log_dir: str) -> bool:
@@ -47,7 +37,7 @@ def is_finished(log_dir: str) -> bool:
 
 def config_differences(FLAGS: MetaFLAGS, saved: Dict[str, Any]) -> List[str]:
     ignored = {"ckpt.overwrite"} | ({"seed"} if getattr(FLAGS, "_seed_drawn", False) else set())
-    now, before = _flatten(FLAGS.as_dict()), _flatten(saved)
+    now, before = flatten(FLAGS.as_dict()), flatten(saved)
     return [f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(now) | set(before))
             if k not in ignored and now.get(k) != before.get(k)]
 
