@@ -35,6 +35,7 @@ from slbo.partial_envs import make_env  # noqa: E402
 from slbo.utils.checkpoint import atomic_write, load_arrays, load_module, save_arrays, save_modules  # noqa: E402
 from slbo.utils.faults import Interrupted, NumericalError, SignalGuard, check_finite  # noqa: E402
 from slbo.utils.flags import N_TEST_ENVS, parse_flags  # noqa: E402
+from slbo.utils.fused_runner import FusedRunner  # noqa: E402
 from slbo.utils.OU_noise import OUNoise  # noqa: E402
 from slbo.utils.preflight import FINISHED, UNFINISHED, clear_run_files, preflight  # noqa: E402
 from slbo.utils.resume import read_resume, restore_resume, save_resume  # noqa: E402
@@ -78,6 +79,7 @@ def make_model_loss(FLAGS: MetaFLAGS, nets: Networks, dim_state: int, dim_action
 
 def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[Dict[str, np.ndarray]]) -> None:
     model_based = FLAGS.algorithm != "MF"
+    fused = FLAGS.plan.rollout == "fused"  # one XLA-compiled session call per rollout / update
 
     # ---------------- graph construction ----------------
     envs = []  # every env of the run, so their RNG states can be checkpointed
@@ -96,7 +98,8 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
     if loss_mod is not None:
         loss_mod.build_backward(FLAGS.model.lr, FLAGS.model.weight_decay)
     algo = TRPO(dim_state, dim_action, policy, vfn, max_kl=FLAGS.TRPO.max_kl, n_cg_iters=FLAGS.TRPO.n_cg_iters,
-                cg_damping=FLAGS.TRPO.cg_damping, vf_lr=FLAGS.TRPO.vf_lr, n_vf_iters=FLAGS.TRPO.n_vf_iters)
+                cg_damping=FLAGS.TRPO.cg_damping, vf_lr=FLAGS.TRPO.vf_lr, n_vf_iters=FLAGS.TRPO.n_vf_iters,
+                in_graph=fused)
     tf.get_default_session().run(tf.global_variables_initializer())
 
     def real_runner(n_envs: int) -> Runner:
@@ -105,8 +108,8 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
 
     if model_based:
         virt_env = VirtualEnv(model, new_env(), FLAGS.plan.n_envs)
-        train_runner = Runner(virt_env, max_steps=FLAGS.plan.max_steps, gamma=FLAGS.runner.gamma,
-                              lambda_=FLAGS.runner.lambda_)
+        train_runner = (FusedRunner if fused else Runner)(virt_env, max_steps=FLAGS.plan.max_steps,
+                                                          gamma=FLAGS.runner.gamma, lambda_=FLAGS.runner.lambda_)
     else:
         train_runner = real_runner(FLAGS.plan.n_envs)
     runners = {"test": real_runner(N_TEST_ENVS), "collect": real_runner(1), "dev": real_runner(1), "train": train_runner}
@@ -155,8 +158,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
         return metrics
 
     def rollout_and_advantages(n_samples: int):
-        data, episodes = train_runner.run(policy, n_samples)
-        advantages, values = train_runner.compute_advantage(vfn, data)
+        data, episodes, advantages, values = train_runner.run_with_advantages(policy, vfn, n_samples)
         check_finite("advantages of the TRPO batch", advantages, where)
         return data, episodes, advantages, values
 
@@ -170,14 +172,19 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
 
     def train_model(T: int, i: int) -> None:
         losses, va_losses, grad_norms, vf_losses, vf_grad_norms = [], [], [], [], []
-        for _ in range(FLAGS.slbo.n_model_iters):
-            samples = train_set.sample_multi_step(FLAGS.model.train_batch_size, FLAGS.model.multi_step)
-            loss, grad_norm, va_loss = loss_mod.train(samples)
+        interval = FLAGS.model.value_update_interval
+        n_left = FLAGS.slbo.n_model_iters
+        while n_left > 0:
+            # The model steps up to the next value refit (or the end) form one chunk.
+            n = min(n_left, interval - loop["n_model_steps"] % interval) if interval > 0 else n_left
+            windows = np.stack([train_set.sample_multi_step(FLAGS.model.train_batch_size, FLAGS.model.multi_step)
+                                for _ in range(n)]).view(np.recarray)
+            loss, grad_norm, va_loss = loss_mod.train_steps(windows, in_graph=fused)
             check_finite("model loss", loss, where)
             check_finite("model gradient norm", grad_norm, where)
-            losses.append(loss), grad_norms.append(grad_norm), va_losses.append(va_loss)
-            loop["n_model_steps"] += 1
-            interval = FLAGS.model.value_update_interval
+            losses.extend(loss), grad_norms.extend(grad_norm), va_losses.extend(va_loss)
+            loop["n_model_steps"] += n
+            n_left -= n
             if interval > 0 and loop["n_model_steps"] % interval == 0:
                 vf_loss, vf_grad_norm = refit_value_function()
                 logger.info("Vfn loss after %d model steps: %.3g", loop["n_model_steps"], vf_loss)

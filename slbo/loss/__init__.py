@@ -1,13 +1,15 @@
 """Model losses. Each takes windows [multi_step, batch, ·] of real transitions."""
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
 import lunzi.nn as nn
+from lunzi.nn.functional import parameters_replaced
 from slbo.dynamics_model import DynamicsModel
+from slbo.utils.in_graph import InGraphAdam, placeholders_like
 from slbo.v_function.mlp_v_function import MLPVFunction
 
 
@@ -36,23 +38,35 @@ class ModelLoss(nn.Module):
 
     def build(self) -> None:
         """Builds `op_loss` and `op_va_loss`; subclasses call it once their own attributes are set."""
-        self.op_loss = self(self.op_states, self.op_actions, self.op_next_states, self.op_masks)
-        flat = [tf.reshape(x, [-1, x.shape[-1]]) for x in (self.op_states, self.op_actions, self.op_next_states)]
-        self.op_va_loss = tf.reduce_mean(value_aware_error(self.model, self.vfn, *flat, self.va_norm))
+        self.op_loss, self.op_va_loss = self.losses(self.op_states, self.op_actions, self.op_next_states,
+                                                    self.op_masks)
+
+    def losses(self, states: tf.Tensor, actions: tf.Tensor, next_states: tf.Tensor, masks: tf.Tensor
+               ) -> Tuple[tf.Tensor, tf.Tensor]:
+        """(loss, va_loss) of windows."""
+        flat = [tf.reshape(x, [-1, x.shape[-1]]) for x in (states, actions, next_states)]
+        return self(states, actions, next_states, masks), \
+            tf.reduce_mean(value_aware_error(self.model, self.vfn, *flat, self.va_norm))
 
     def forward(self, states: tf.Tensor, actions: tf.Tensor, next_states: tf.Tensor, masks: tf.Tensor) -> tf.Tensor:
         raise NotImplementedError
 
     def build_backward(self, lr: float, weight_decay: float, max_grad_norm: float = 2.0) -> None:
         params: List[tf.Variable] = self.model.parameters()
+        self.weight_decay = weight_decay
         with self.scope:
-            regularization = weight_decay * tf.add_n([tf.nn.l2_loss(p) for p in params])
+            regularization = self.regularization(params)
             grads = tf.gradients(self.op_loss + regularization, params)
             clipped, self.op_grad_norm = tf.clip_by_global_norm(grads, max_grad_norm)
             self.optimizer = tf.train.AdamOptimizer(lr)
             # The reported losses read the parameters before the step, never after it.
             with tf.control_dependencies([self.op_loss, self.op_va_loss]):
                 self.op_train = self.optimizer.apply_gradients(zip(clipped, params))
+        self.adam = InGraphAdam(self.optimizer, params, max_grad_norm)
+        self._multi_step_ops: Dict[tuple, tuple] = {}
+
+    def regularization(self, params: List[tf.Tensor]) -> tf.Tensor:
+        return self.weight_decay * tf.add_n([tf.nn.l2_loss(p) for p in params])
 
     def feed(self, samples: np.recarray) -> dict:
         """Feed dict entries for a [step, batch] record array of windows."""
@@ -63,6 +77,35 @@ class ModelLoss(nn.Module):
         """One Adam step; returns (loss, grad_norm, va_loss) before the step."""
         _, loss, grad_norm, va_loss = self.eval("train loss grad_norm va_loss", **self.feed(samples))
         return float(loss), float(grad_norm), float(va_loss)
+
+    def train_steps(self, batches: np.recarray, in_graph: bool) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`len(batches)` Adam steps, on batch k of [K, step, batch] windows at step k: one `train`
+        call each, or (`in_graph`) all in one XLA-compiled session call with the same updates.
+        Returns arrays (loss, grad_norm, va_loss) of each step, before it."""
+        if not in_graph:
+            loss, grad_norm, va_loss = np.array([self.train(batch) for batch in batches]).T
+            return loss, grad_norm, va_loss
+        # Pad to the longest chunk compiled so far: one compiled graph serves every shorter chunk.
+        n_steps = len(batches)
+        shape = (max([n_steps] + [k[0] for k in self._multi_step_ops if k[1:] == batches.shape[1:]]),
+                 *batches.shape[1:])
+        padded = np.zeros(shape, dtype=batches.dtype).view(np.recarray)
+        padded[:n_steps] = batches
+        feed = dict(n_steps=np.int32(n_steps), **self.feed(padded))
+        if shape not in self._multi_step_ops:
+            def step_loss(values, i, states, actions, next_states, masks):
+                with parameters_replaced(self.model, values):
+                    loss, va_loss = self.losses(states[i], actions[i], next_states[i], masks[i])
+                return [loss + self.regularization(values), loss, va_loss]
+
+            with self.scope:
+                holders = placeholders_like(feed)
+                train, stats, _ = self.adam.build(shape[0], step_loss, list(holders.values()), 2)
+            self._multi_step_ops[shape] = (holders, train, stats[1:])
+        holders, train, stats = self._multi_step_ops[shape]
+        _, (grad_norm, loss, va_loss) = tf.get_default_session().run(
+            [train, stats], {holders[k]: v for k, v in feed.items()})
+        return loss[:n_steps], grad_norm[:n_steps], va_loss[:n_steps]
 
     def evaluate(self, samples: np.recarray) -> Tuple[float, float]:
         """(loss, va_loss) on `samples` without training."""

@@ -61,9 +61,13 @@ def make_flags() -> MetaFLAGS:
             max_steps = 500
             n_envs: Optional[int] = None  # default: n_trpo_samples // max_steps
             n_trpo_samples = 4000
+            # fused: imagined rollouts, TRPO, value fits and chunks of model steps each as one
+            # XLA-compiled session call; per_step: the published design (docs/PERFORMANCE.md)
+            rollout = "fused"
 
             @classmethod
             def finalize(cls) -> None:
+                one_of("plan.rollout", cls.rollout, ("fused", "per_step"))
                 positive("plan", cls, ("max_steps", "n_trpo_samples"))
                 if cls.n_envs is None:
                     cls.n_envs = max(cls.n_trpo_samples // cls.max_steps, 1)

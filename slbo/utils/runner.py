@@ -11,6 +11,8 @@ from slbo.policies.gaussian_mlp_policy import GaussianMLPPolicy
 from slbo.utils.OU_noise import OUNoise
 from slbo.v_function.mlp_v_function import MLPVFunction
 
+Episodes = List[Dict[str, float]]
+
 
 class Runner:
     """Each step records (state, action, next_state, reward, done, timeout); `action` is the
@@ -37,16 +39,21 @@ class Runner:
         self._n_steps = np.zeros(self.n_envs, dtype=np.int64)
         self._returns = np.zeros(self.n_envs)
 
-    def run(self, policy: GaussianMLPPolicy, n_samples: int, noise: Optional[OUNoise] = None
-            ) -> Tuple[Dataset, List[Dict[str, float]]]:
-        """Rolls `n_samples` steps (n_samples / n_envs per env) of `policy` (+ `noise`)."""
+    def n_steps(self, n_samples: int) -> int:
+        """Steps per env for `n_samples` samples."""
         n_steps = n_samples // self.n_envs
         assert n_steps * self.n_envs == n_samples, f"n_samples={n_samples} is not a multiple of n_envs={self.n_envs}"
+        return n_steps
+
+    def run(self, policy: GaussianMLPPolicy, n_samples: int, noise: Optional[OUNoise] = None
+            ) -> Tuple[Dataset, Episodes]:
+        """Rolls `n_samples` steps (n_samples / n_envs per env) of `policy` (+ `noise`)."""
+        n_steps = self.n_steps(n_samples)
         act = policy.actor()
         if noise is not None:
             act = noise.wrap(act)
         records = np.zeros((n_steps, self.n_envs), dtype=self.dtype).view(np.recarray)
-        episodes: List[Dict[str, float]] = []
+        episodes: Episodes = []
         lo, hi = self.env.action_space.low, self.env.action_space.high
         for t in range(n_steps):
             actions = act(self._states)
@@ -68,6 +75,12 @@ class Runner:
                 self._returns[ended] = 0.0
             self._states = np.array(next_states, dtype=np.float64)
         return Dataset.from_records(records.reshape(-1)), episodes
+
+    def run_with_advantages(self, policy: GaussianMLPPolicy, vfn: MLPVFunction, n_samples: int
+                            ) -> Tuple[Dataset, Episodes, np.ndarray, np.ndarray]:
+        """`run` then `compute_advantage`: (samples, episodes, advantages, values)."""
+        data, episodes = self.run(policy, n_samples)
+        return (data, episodes, *self.compute_advantage(vfn, data))
 
     def compute_advantage(self, vfn: MLPVFunction, samples: Dataset) -> Tuple[np.ndarray, np.ndarray]:
         """GAE(γ, λ): bootstrap V(s') unless done; the λ-trace is cut at done or timeout."""
