@@ -306,6 +306,8 @@ def launch(sweep: Sweep, runs: Sequence[Run], address: Optional[str], local_cpus
     else:  # an embedded single-node cluster that lives as long as this process
         ray.init(address="local", num_cpus=local_cpus, include_dashboard=False, log_to_driver=False,
                  logging_level="error", object_store_memory=128 * 1024 ** 2)
+    # A scheduler's stop (SIGTERM) shuts Ray down as Ctrl-C does; set after ray.init, which sets its own.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         task = ray.remote(num_cpus=sweep.num_cpus, num_gpus=sweep.num_gpus)(execute_run)
         pending = {task.options(name=run.name).remote(list(run.argv), run.log_dir): run for run in runs}
@@ -336,6 +338,10 @@ def launch(sweep: Sweep, runs: Sequence[Run], address: Optional[str], local_cpus
         return failed
     finally:
         ray.shutdown()
+
+
+def _interrupt(signum: int, frame: Any) -> NoReturn:
+    raise KeyboardInterrupt
 
 
 class _Parser(argparse.ArgumentParser):

@@ -108,6 +108,12 @@ def ray_cluster(netns: str, env: Dict[str, str], temp_dir: str) -> Iterator[str]
                 node.wait(timeout=30)
 
 
+def ray_env(temp_dir: str) -> Dict[str, str]:
+    """Ray's files in `temp_dir`, and a token of this test's own (nothing written to ~/.ray)."""
+    return {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16), "RAY_TMPDIR": temp_dir,
+            "RAY_USAGE_STATS_ENABLED": "0"}
+
+
 def _drop_final_record(log_dir: str) -> None:
     path = os.path.join(log_dir, "log.json")
     with open(path) as f:
@@ -132,8 +138,7 @@ def swept(netns, tmp_path_factory) -> Iterator[types.SimpleNamespace]:
     sweep_dir = str(work / "runs")
     # Ray's socket paths must stay under 107 bytes: a short directory of our own for its files.
     temp_dir = tempfile.mkdtemp(prefix="vr", dir="/tmp")
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16), "RAY_TMPDIR": temp_dir,
-           "RAY_USAGE_STATS_ENABLED": "0"}
+    env = ray_env(temp_dir)
     result = types.SimpleNamespace(dir=sweep_dir, file=str(sweep_file), times={})
     try:
         start = time.monotonic()
@@ -153,6 +158,44 @@ def swept(netns, tmp_path_factory) -> Iterator[types.SimpleNamespace]:
         yield result
     finally:
         for pid in _processes_using(temp_dir):  # only ours: they name our own temporary directory
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def test_interrupted_sweep_stops_its_runs(netns, tmp_path):
+    """SIGTERM (a scheduler's stop, or kill) to a sweep whose runs are mid-stage: exit 130, and no
+    run process is left writing into the sweep directory."""
+    sweep_dir = str(tmp_path / "runs")
+    temp_dir = tempfile.mkdtemp(prefix="vr", dir="/tmp")
+    env = ray_env(temp_dir)
+    command = ["ip", "netns", "exec", netns, sys.executable, "-m", "slbo.sweep", TINY_SWEEP, "--dir", sweep_dir]
+    sweep = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def in_a_stage() -> bool:
+        return any(metric_records(d, "stage") for d in glob.glob(os.path.join(sweep_dir, "*"))
+                   if os.path.isfile(os.path.join(d, "log.json")))
+
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not in_a_stage():
+            assert sweep.poll() is None, sweep.communicate()[0]
+            time.sleep(0.1)
+        sweep.terminate()
+        output = sweep.communicate(timeout=120)[0]
+        assert sweep.returncode == 130, output
+        assert "interrupted; run the same command again to go on" in output
+        deadline = time.monotonic() + 30
+        while _processes_using(sweep_dir) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _processes_using(sweep_dir) == []
+        listing = cli("slbo.sweep", [TINY_SWEEP, "--dir", sweep_dir, "--list"])
+        assert "stopped in stage " in listing.stdout and listing.stdout.count("finished") < 4
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+            sweep.communicate(timeout=60)
+        for pid in _processes_using(temp_dir) + _processes_using(sweep_dir):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
         shutil.rmtree(temp_dir, ignore_errors=True)
