@@ -17,9 +17,10 @@ A sweep file:
 
 Each run writes into DIR/<point labels>_seed<S>/ (config.yml, log.json, checkpoints, and the
 process output in stdout.log). A run is finished when its log.json holds a "final" record;
-re-running the sweep skips finished runs and launches the others again with the same command
-(which continues them where slbo/main.py supports resuming). Exit code: 0 when every run is
-finished, 1 when some failed, 2 for a bad sweep file or command line (one line on stderr).
+re-running the sweep skips finished runs and launches the others again with the same command,
+which resumes them from their last completed stage. Exit code: 0 when every run is finished, 1
+when some failed, 2 for a bad sweep file or command line (one line on stderr), 130 when stopped
+(Ctrl-C or SIGTERM). docs/SWEEPS.md has the details, and how to run on a Ray cluster.
 """
 from __future__ import annotations
 
@@ -274,7 +275,9 @@ def _last_line(path: str) -> str:
 
 def _final_return(log_dir: str) -> str:
     final = _metric_records(log_dir, "final")
-    return f"{final[-1].get('return mean Real Env', float('nan')):.6g}" if final else "?"
+    if not final or "return mean Real Env" not in final[-1]:
+        return "?"
+    return f"{float(final[-1]['return mean Real Env']):.6g}"  # float(): the logger writes nan as "nan"
 
 
 def check_reachable(address: str) -> None:
