@@ -38,6 +38,7 @@ from slbo.utils.flags import N_TEST_ENVS, parse_flags  # noqa: E402
 from slbo.utils.fused_runner import FusedRunner  # noqa: E402
 from slbo.utils.OU_noise import OUNoise  # noqa: E402
 from slbo.utils.preflight import FINISHED, UNFINISHED, clear_run_files, preflight  # noqa: E402
+from slbo.utils.progress import StageProgress  # noqa: E402
 from slbo.utils.resume import read_resume, restore_resume, save_resume  # noqa: E402
 from slbo.utils.runner import Runner  # noqa: E402
 from slbo.utils.seeding import seed_everything  # noqa: E402
@@ -230,12 +231,14 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
             save_resume(FLAGS.log_dir, T, {"train": train_set, "dev": dev_set}, envs, noise, loop, sink.offset())
 
     # ---------------- the stage loop ----------------
+    progress = StageProgress(FLAGS.slbo.n_stages)  # a status line on a terminal's stderr only
     for T in range(loop["stage"], FLAGS.slbo.n_stages):
         where = f"stage {T}, before the model/policy iterations"
         logger.info("------ Starting Stage %d --------", T)
         metrics = {"cum_steps": loop["cum_steps"], **evaluate("episode")}
         metrics.update({"stage_" + k.replace(" ", "_"): v for k, v in metrics.items()})
         logger.metrics("stage", {"stage": T, **metrics})
+        progress.stage(T, loop["cum_steps"], metrics["return mean Real Env"])
         wandb.log(metrics)
 
         if not FLAGS.use_prev:
@@ -276,6 +279,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
         save_modules(os.path.join(FLAGS.log_dir, "final.npz"), checkpointed)
     metrics = {"cum_steps": loop["cum_steps"], **evaluate("final")}
     logger.metrics("final", {"stage": FLAGS.slbo.n_stages, **metrics})
+    progress.finish(loop["cum_steps"], metrics["return mean Real Env"])
     wandb.log({"stage_" + k.replace(" ", "_"): v for k, v in metrics.items()})
     wandb.finish()
 
