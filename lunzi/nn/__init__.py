@@ -25,6 +25,8 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 
 # Every graph in this project is a TF1 graph run by a Session.
 tf.disable_eager_execution()
+# Using the TF1 API is the point here; its deprecation notices would bury our own messages.
+tf.get_logger().setLevel("ERROR")
 
 from .flat_param import FlatParam, hessian_vec_prod, n_parameters, parameters_to_vector, vector_to_parameters  # noqa: E402,E501
 from .layers import Linear, ReLU, Sequential, Tanh, glorot_uniform_initializer, mlp, normc_initializer, \
