@@ -7,7 +7,9 @@ steps), once per path. The stage is timed from its "Starting Stage" line to its 
 includes XLA compilation, reported separately. Phase shares come from timers around:
 collection (real steps with OU noise), model fit (model steps and dev-set validation), rollouts
 (imagined TRPO batches with values and GAE, value-refit batches included), TRPO (policy steps),
-value fit, evaluation (real and model env returns); "other" is the rest (normalisers, checkpoint).
+value fit, evaluation (real and model env returns); "other" is the rest (normalisers, checkpoint,
+the loop's own Python). A phase run on a second thread (the fused path's value fit) overlaps the
+others and is not part of their sum.
 
     python bench/stage.py [--paths fused per_step] [--n-iters 20]
 
@@ -32,6 +34,7 @@ import slbo.main  # noqa: E402
 from lunzi.logger import logger  # noqa: E402
 from slbo.algos.TRPO import TRPO  # noqa: E402
 from slbo.loss import ModelLoss  # noqa: E402
+from slbo.utils.flags import parse_flags  # noqa: E402
 from slbo.utils.fused_runner import FusedRunner  # noqa: E402
 from slbo.utils.runner import Runner  # noqa: E402
 
@@ -140,8 +143,17 @@ def main(argv: Sequence[str]) -> None:
     clocks = {path: StageClock() for path in args.paths}
     current: Dict[str, StageClock] = {}
     clock = _Dispatch(current)
-    for runner in (Runner, FusedRunner):  # runs with OU noise collect real data; the others evaluate
-        timed(clock, runner, "run", lambda self, policy, n, noise=None: "evaluation" if noise is None else "collection")
+    flags = parse_flags(["-c", *CONFIGS])
+
+    def run_phase(self, policy, n_samples: int, noise=None) -> str:
+        """Runs with OU noise collect real data; runs of n_test_samples evaluate; others are TRPO batches."""
+        if noise is not None:
+            return "collection"
+        return "evaluation" if n_samples == flags.rollout.n_test_samples else "rollouts"
+
+    for runner in (Runner, FusedRunner):
+        timed(clock, runner, "run", run_phase)
+        timed(clock, runner, "compute_advantage", "rollouts")
         timed(clock, runner, "run_with_advantages", "rollouts")
     timed(clock, TRPO, "_policy_step_job", "TRPO", job=True)
     timed(clock, TRPO, "_fit_vf_job", "value fit", job=True)
@@ -156,7 +168,7 @@ def main(argv: Sequence[str]) -> None:
         print(f"{path:8s} stage: {total:7.1f} s (first calls, mostly XLA compilation: ~{c.compile_estimate():.1f} s; "
               f"other processes used {c.other_cpu:.0f} CPU-s in it)")
         for name in PHASES:
-            overlap = " (on a second thread, concurrent with TRPO)" if name in c.concurrent else ""
+            overlap = " (on a second thread, during the next rollout)" if name in c.concurrent else ""
             print(f"    {name:11s} {c.phases[name]:7.1f} s  {100 * c.phases[name] / total:5.1f}%{overlap}")
         sequential = sum(c.phases[name] for name in PHASES if name not in c.concurrent)
         print(f"    {'other':11s} {total - sequential:7.1f} s  {100 * (total - sequential) / total:5.1f}%")

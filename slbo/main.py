@@ -203,19 +203,31 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
             wandb.log(metrics)
 
     def train_policy() -> int:
-        """n_policy_iters TRPO steps on imagined (or, for MF, real) rollouts; returns real steps used."""
-        for j in range(FLAGS.slbo.n_policy_iters):
-            if model_based and FLAGS.slbo.start == "buffer":
-                train_runner.set_state(train_set.sample(FLAGS.plan.n_envs).state)
-            else:
-                train_runner.reset()
-            data, episodes, advantages, values = rollout_and_advantages(FLAGS.plan.n_trpo_samples)
-            stats = algo.train(loop["ent_coef"], data.data, advantages, values)
+        """n_policy_iters TRPO steps on imagined (or, for MF, real) rollouts; returns real steps used.
+        With plan.rollout=fused the value fit of step j runs during the rollout of step j + 1 (which
+        reads neither V nor its optimiser): step j is logged once that rollout is done."""
+        def report(j: int, episodes: List[Dict[str, float]], finish_training) -> None:
+            stats = finish_training()
             check_finite("value-function loss", stats.vf_loss, where)
             mean, sem = episode_stats(episodes)
             logger.info("[TRPO] # %d: n_episodes = %d, returns: {mean = %.0f, sem = %.0f}, dist std = %.10f, "
                         "dist mean = %.10f, vf_loss = %.3f", j, len(episodes), mean, sem, stats.dist_std,
                         stats.dist_mean, stats.vf_loss)
+
+        pending = None
+        for j in range(FLAGS.slbo.n_policy_iters):
+            if model_based and FLAGS.slbo.start == "buffer":
+                train_runner.set_state(train_set.sample(FLAGS.plan.n_envs).state)
+            else:
+                train_runner.reset()
+            data, episodes = train_runner.run(policy, FLAGS.plan.n_trpo_samples)
+            if pending is not None:
+                report(*pending)
+            advantages, values = train_runner.compute_advantage(vfn, data)
+            check_finite("advantages of the TRPO batch", advantages, where)
+            pending = (j, episodes, algo.train_async(loop["ent_coef"], data.data, advantages, values))
+        if pending is not None:
+            report(*pending)
         return 0 if model_based else FLAGS.slbo.n_policy_iters * FLAGS.plan.n_trpo_samples
 
     def save_checkpoints(T: int, recent: Dataset) -> None:
@@ -331,7 +343,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         sink = open_log_dir(FLAGS, resume)
         logger.info("log_dir = %s", FLAGS.log_dir)
         try:
-            with tf.Graph().as_default(), tf.Session(config=get_tf_config()):
+            with tf.Graph().as_default(), nn.make_session(get_tf_config()):
                 seed_everything(FLAGS.seed)
                 logger.info("Random seed: %d", FLAGS.seed)
                 main(FLAGS, sink, guard, resume)

@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, List, NamedTuple, Tuple
 
 import numpy as np
+import tensorflow as tf2
 import tensorflow.compat.v1 as tf
 
 import lunzi.nn as nn
@@ -12,7 +13,7 @@ from lunzi.logger import logger
 from lunzi.nn.functional import parameters_replaced
 from slbo.policies.gaussian_mlp_policy import GaussianMLPPolicy
 from slbo.utils.distributions import kl, limited_entropy, log_prob
-from slbo.utils.in_graph import InGraphAdam, placeholders_like, xla_compile
+from slbo.utils.in_graph import CALLER_THREAD, InGraphAdam, placeholders_like, xla_compile
 from slbo.v_function.mlp_v_function import MLPVFunction
 
 
@@ -167,18 +168,28 @@ class TRPO(nn.Module):
         advantages = (advantages - mean_adv) / tf.maximum(tf.sqrt(var_adv), 1e-8)
         old_mean, old_log_std = [tf.stop_gradient(x) for x in self.policy(states)]
 
-        def surrogate(theta: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+        def outputs(theta: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
             with parameters_replaced(self.policy, nn.vector_to_parameters(theta, params)):
-                mean, log_std = self.policy(states)
-            return self._surrogate(mean, log_std, old_mean, old_log_std, actions, advantages, ent_coef)
+                return self.policy(states)
+
+        def surrogate(theta: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+            return self._surrogate(*outputs(theta), old_mean, old_log_std, actions, advantages, ent_coef)
 
         old_loss, _ = surrogate(theta0)
         grad = tf.gradients(old_loss, theta0)[0]
 
         def fisher_vec_prod(v: tf.Tensor) -> tf.Tensor:
+            """Hessian of the mean KL at θ_old times v, as Jᵀ H J v with J the Jacobian of the
+            outputs (μ, log σ) and H the KL's Hessian in them at old = new (1/σ² per mean, 2 per
+            log σ; the cross terms vanish): a forward-mode and a reverse-mode pass instead of two
+            reverse passes through the gradient. `fisher_vec_prod` of the per-call path computes
+            the same product by double back-propagation."""
             theta = tf.identity(theta0)  # differentiated where it is used: inside the CG loop
-            kl_grad = tf.gradients(surrogate(theta)[1], theta)[0]
-            return tf.gradients(tf.reduce_sum(kl_grad * tf.stop_gradient(v)), theta)[0] + self.cg_damping * v
+            with tf2.autodiff.ForwardAccumulator(theta, v) as forward:
+                mean, log_std = outputs(theta)
+            n = tf.cast(tf.shape(mean)[0], tf.float32)
+            weights = [forward.jvp(mean) * tf.exp(-2 * old_log_std) / n, 2 * forward.jvp(log_std)]
+            return tf.gradients([mean, log_std], theta, grad_ys=weights)[0] + self.cg_damping * v
 
         def cg_step(i, x, r, p, r_dot_r):  # one iteration of conj_grad
             z = fisher_vec_prod(p)
@@ -229,7 +240,7 @@ class TRPO(nn.Module):
 
         def run() -> TRPOStats:
             _, (dist_mean, dist_std, zero_grad, accepted, backtracks) = session.run(
-                [update, stats], {holders[k]: v for k, v in feed.items()})
+                [update, stats], {holders[k]: v for k, v in feed.items()}, options=CALLER_THREAD)
             if zero_grad:
                 logger.info("Zero gradient, not updating the policy")
             elif not accepted:
@@ -282,29 +293,39 @@ class TRPO(nn.Module):
 
             with self.scope:
                 holders = placeholders_like(feed)
-                train, _, final_stats = self.vf_adam.build(len(batches), step_loss, list(holders.values()), 0, final)
+                train, _, final_stats = self.vf_adam.build(len(batches), step_loss, list(holders.values()), None, final)
             self._in_graph_ops[key] = (holders, train, final_stats)
         holders, train, final_stats = self._in_graph_ops[key]
         session = tf.get_default_session()
 
         def run() -> TRPOStats:
-            _, (vf_loss, vf_grad_norm) = session.run([train, final_stats], {holders[k]: v for k, v in feed.items()})
+            _, (vf_loss, vf_grad_norm) = session.run([train, final_stats], {holders[k]: v for k, v in feed.items()},
+                                                     options=CALLER_THREAD)
             return TRPOStats(0.0, 0.0, float(vf_loss), float(vf_grad_norm))
 
         return run
 
     def train(self, ent_coef: float, samples: np.recarray, advantages: np.ndarray, values: np.ndarray,
               skip_policy_update: bool = False) -> TRPOStats:
-        """A policy step (unless skipped) and the value fit on returns = advantages + values.
-        In-graph, the two run at once on two threads: they read and write disjoint variables."""
-        fit_vf = self._fit_vf_job(samples.state, advantages + values)
+        """A policy step (unless skipped), then the value fit on returns = advantages + values."""
         if skip_policy_update:
-            return fit_vf()
+            return self.fit_vf(samples.state, advantages + values)
+        return self.train_async(ent_coef, samples, advantages, values)()
+
+    def train_async(self, ent_coef: float, samples: np.recarray, advantages: np.ndarray, values: np.ndarray
+                    ) -> Callable[[], TRPOStats]:
+        """`train`, returning once the policy is updated: in-graph, the value fit then runs on a
+        second thread, alongside whatever the caller does next (which must read neither the value
+        function nor its optimiser). The returned call waits for the fit and gives the stats of both."""
+        fit_vf = self._fit_vf_job(samples.state, advantages + values)
         policy_step = self._policy_step_job(ent_coef, samples, advantages)
-        if self.in_graph:
-            vf_stats = self._vf_thread.submit(fit_vf)
-            policy_stats = policy_step()
-            vf_stats = vf_stats.result()
-        else:
+        if not self.in_graph:
             policy_stats, vf_stats = policy_step(), fit_vf()
-        return policy_stats._replace(vf_loss=vf_stats.vf_loss, vf_grad_norm=vf_stats.vf_grad_norm)
+            return lambda: _with_vf(policy_stats, vf_stats)
+        policy_stats = policy_step()  # alone: in parallel with the fit, both ran slower
+        fitting = self._vf_thread.submit(fit_vf)
+        return lambda: _with_vf(policy_stats, fitting.result())
+
+
+def _with_vf(policy_stats: TRPOStats, vf_stats: TRPOStats) -> TRPOStats:
+    return policy_stats._replace(vf_loss=vf_stats.vf_loss, vf_grad_norm=vf_stats.vf_grad_norm)

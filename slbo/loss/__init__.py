@@ -9,7 +9,7 @@ import tensorflow.compat.v1 as tf
 import lunzi.nn as nn
 from lunzi.nn.functional import parameters_replaced
 from slbo.dynamics_model import DynamicsModel
-from slbo.utils.in_graph import InGraphAdam, placeholders_like
+from slbo.utils.in_graph import CALLER_THREAD, InGraphAdam, placeholders_like
 from slbo.v_function.mlp_v_function import MLPVFunction
 
 
@@ -104,7 +104,7 @@ class ModelLoss(nn.Module):
             self._multi_step_ops[shape] = (holders, train, stats[1:])
         holders, train, stats = self._multi_step_ops[shape]
         _, (grad_norm, loss, va_loss) = tf.get_default_session().run(
-            [train, stats], {holders[k]: v for k, v in feed.items()})
+            [train, stats], {holders[k]: v for k, v in feed.items()}, options=CALLER_THREAD)
         return loss[:n_steps], grad_norm[:n_steps], va_loss[:n_steps]
 
     def evaluate(self, samples: np.recarray) -> Tuple[float, float]:

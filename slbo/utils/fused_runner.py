@@ -3,7 +3,8 @@
 The per-step `Runner` on a `VirtualEnv` makes two session calls per imagined step (policy, then
 model). `FusedRunner` runs the whole rollout as one `tf.while_loop` compiled by XLA: policy
 sampling, the model step, the env's TF reward and termination, resets of finished envs from the
-virtual env's queue of real reset states, and, for `run_with_advantages`, values and GAE.
+virtual env's queue of real reset states. Values and GAE (`compute_advantage`) are a second
+compiled call, so a value fit may run during the rollout.
 
 Given the same weights, reset states and noise draws it produces what the per-step path produces
 (up to float32 rounding): the action noise is drawn from numpy's global RNG in the same order
@@ -20,15 +21,16 @@ import tensorflow.compat.v1 as tf
 from lunzi.dataset import Dataset
 from slbo.envs.virtual_env import VirtualEnv
 from slbo.policies.gaussian_mlp_policy import GaussianMLPPolicy
-from slbo.utils.in_graph import placeholders_like, xla_compile
+from slbo.utils.in_graph import CALLER_THREAD, placeholders_like, xla_compile
 from slbo.utils.OU_noise import OUNoise
 from slbo.utils.runner import Episodes, Runner
 from slbo.v_function.mlp_v_function import MLPVFunction
 
 
 class FusedRunner(Runner):
-    """`Runner` over a `VirtualEnv` whose rollouts are single session calls. Compiled graphs are
-    cached per (policy, value function, n_steps, reset-pool size)."""
+    """`Runner` over a `VirtualEnv` whose rollouts and advantages are single session calls.
+    Compiled graphs are cached: rollouts per (policy, n_steps, reset-pool size), advantages per
+    (value function, n_steps)."""
 
     def __init__(self, env: VirtualEnv, max_steps: int, gamma: float = 0.99, lambda_: float = 0.95):
         super().__init__(env, max_steps, gamma, lambda_)
@@ -41,28 +43,16 @@ class FusedRunner(Runner):
         """As `Runner.run`; with exploration `noise` (stateful OU noise) it steps per step."""
         if noise is not None:
             return super().run(policy, n_samples, noise)
-        data, episodes, _, _ = self._rollout(policy, None, n_samples)
-        return data, episodes
-
-    def run_with_advantages(self, policy: GaussianMLPPolicy, vfn: MLPVFunction, n_samples: int
-                            ) -> Tuple[Dataset, Episodes, np.ndarray, np.ndarray]:
-        return self._rollout(policy, vfn, n_samples)
-
-    def _rollout(self, policy: GaussianMLPPolicy, vfn: Optional[MLPVFunction], n_samples: int
-                 ) -> Tuple[Dataset, Episodes, Optional[np.ndarray], Optional[np.ndarray]]:
         n_steps = self.n_steps(n_samples)
-        dim_state, dim_action = self.env.observation_space.shape[0], self.env.action_space.shape[0]
-        feed = dict(states=self._states.astype(np.float32), lengths=self._n_steps.astype(np.int32),
-                    returns=self._returns.astype(np.float32),
-                    noise=np.random.randn(n_steps, self.n_envs, dim_action).astype(np.float32))
+        feed = dict(states=self._states, lengths=self._n_steps.astype(np.int32), returns=self._returns,
+                    noise=np.random.randn(n_steps, self.n_envs, self.env.action_space.shape[0]))
         # Enough reset states for every timeout; episodes that terminate early need more.
         min_pool = self.n_envs * (n_steps // self.max_steps + 1)
         pool_size = self._pool_sizes.get(n_steps, min_pool)
         while True:
-            feed["pool"] = self.env.peek_resets(pool_size).astype(np.float32)
-            holders, outputs = self._graph(policy, vfn, feed)
-            records, states, lengths, returns, n_resets, *advantages = tf.get_default_session().run(
-                outputs, {holders[k]: v for k, v in feed.items()})
+            feed["pool"] = self.env.peek_resets(pool_size)
+            records, states, lengths, returns, n_resets = self._call(
+                ("rollout", id(policy), n_steps, pool_size), lambda *inputs: self._rollout(policy, *inputs), feed)
             if n_resets <= pool_size:
                 break
             # More episodes ended than the pool held: redo the same rollout with a larger pool.
@@ -74,7 +64,7 @@ class FusedRunner(Runner):
         self._states, self._n_steps, self._returns = states.astype(np.float64), lengths.astype(np.int64), \
             returns.astype(np.float64)
 
-        s, a = dim_state, dim_action
+        s, a = self.env.observation_space.shape[0], self.env.action_space.shape[0]
         data = np.zeros(records.shape[:2], dtype=self.dtype).view(np.recarray)
         data.state, data.action, data.next_state = records[..., :s], records[..., s:s + a], \
             records[..., s + a:2 * s + a]
@@ -82,22 +72,28 @@ class FusedRunner(Runner):
         ended = data.done | data.timeout
         episode_returns, episode_lengths = records[..., -2][ended], records[..., -1][ended]
         episodes = [{"return": float(r), "length": int(n)} for r, n in zip(episode_returns, episode_lengths)]
-        advantage, values = advantages if vfn is not None else (None, None)
-        return Dataset.from_records(data.reshape(-1)), episodes, advantage, values
+        return Dataset.from_records(data.reshape(-1)), episodes
 
-    def _graph(self, policy: GaussianMLPPolicy, vfn: Optional[MLPVFunction], feed: Dict[str, np.ndarray]
-               ) -> Tuple[Dict[str, tf.Tensor], List[tf.Tensor]]:
-        key = (id(policy), id(vfn), feed["noise"].shape[0], len(feed["pool"]))
+    def compute_advantage(self, vfn: MLPVFunction, samples: Dataset) -> Tuple[np.ndarray, np.ndarray]:
+        """As `Runner.compute_advantage`, values and GAE in one compiled call."""
+        data = samples.data.reshape(-1, self.n_envs)
+        feed = dict(states=data.state, next_states=data.next_state, rewards=data.reward,
+                    dones=data.done, timeouts=data.timeout)
+        advantages, values = self._call(("advantages", id(vfn), len(data)),
+                                        lambda *inputs: self._advantages(vfn, *inputs), feed)
+        return advantages, values
+
+    def _call(self, key: tuple, computation, feed: Dict[str, np.ndarray]) -> List[np.ndarray]:
+        """Runs `computation` on `feed` as an XLA-compiled graph, built on the first call for `key`."""
         if key not in self._graphs:
             with tf.name_scope("FusedRunner"):
                 holders = placeholders_like(feed)
-                outputs = xla_compile(lambda *inputs: self._computation(policy, vfn, *inputs),
-                                      list(holders.values()))
-            self._graphs[key] = (holders, outputs)
-        return self._graphs[key]
+                self._graphs[key] = (holders, xla_compile(computation, list(holders.values())))
+        holders, outputs = self._graphs[key]
+        return tf.get_default_session().run(outputs, {holders[k]: v for k, v in feed.items()}, options=CALLER_THREAD)
 
-    def _computation(self, policy: GaussianMLPPolicy, vfn: Optional[MLPVFunction], states: tf.Tensor,
-                     lengths: tf.Tensor, returns: tf.Tensor, noise: tf.Tensor, pool: tf.Tensor) -> List[tf.Tensor]:
+    def _rollout(self, policy: GaussianMLPPolicy, states: tf.Tensor, lengths: tf.Tensor, returns: tf.Tensor,
+                 noise: tf.Tensor, pool: tf.Tensor) -> List[tf.Tensor]:
         """Graph of one rollout. Each step writes one packed row per env:
         [state, action, next_state, reward, done, timeout, episode return, episode length]."""
         n_steps, pool_size = noise.shape[0], pool.shape[0]
@@ -126,20 +122,15 @@ class FusedRunner(Runner):
         rows = tf.TensorArray(tf.float32, n_steps)
         _, states, lengths, returns, n_resets, rows = tf.while_loop(
             lambda t, *_: t < n_steps, step, [tf.constant(0), states, lengths, returns, tf.constant(0), rows])
-        records = rows.stack()
-        outputs = [records, states, lengths, returns, n_resets]
-        if vfn is not None:
-            outputs += self._advantages(vfn, records)
-        return outputs
+        return [rows.stack(), states, lengths, returns, n_resets]
 
-    def _advantages(self, vfn: MLPVFunction, records: tf.Tensor) -> List[tf.Tensor]:
-        """GAE of `gae` on the packed rows: bootstrap V(s') unless done; λ-trace cut at done or timeout."""
+    def _advantages(self, vfn: MLPVFunction, states: tf.Tensor, next_states: tf.Tensor, rewards: tf.Tensor,
+                    dones: tf.Tensor, timeouts: tf.Tensor) -> List[tf.Tensor]:
+        """`gae` on [n_steps, n_envs] samples: bootstrap V(s') unless done; λ-trace cut at done or timeout."""
         dim_state = self.env.observation_space.shape[0]
-        dim_action = self.env.action_space.shape[0]
-        shape = tf.shape(records)[:2]
-        values, next_values = [tf.reshape(vfn(tf.reshape(records[..., start:start + dim_state], [-1, dim_state])),
-                                          shape) for start in (0, dim_state + dim_action)]
-        rewards, dones, timeouts = [records[..., 2 * dim_state + dim_action + k] for k in range(3)]
+        values, next_values = [tf.reshape(vfn(tf.reshape(x, [-1, dim_state])), rewards.shape)
+                               for x in (states, next_states)]
+        dones, timeouts = tf.cast(dones, tf.float32), tf.cast(timeouts, tf.float32)
         deltas = rewards + self.gamma * next_values * (1.0 - dones) - values
         continues = (1.0 - dones) * (1.0 - timeouts)
         advantages = tf.scan(lambda last, x: x[0] + self.gamma * self.lambda_ * last * x[1], (deltas, continues),

@@ -6,7 +6,7 @@ per-call steps of that optimiser with in-graph steps and both continue the same 
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -14,6 +14,10 @@ import tensorflow.compat.v1 as tf
 from lunzi.nn import parameters_to_vector, vector_to_parameters
 
 Tensors = List[tf.Tensor]
+
+# Session.run options for the compiled calls: execute on the calling thread rather than the
+# session's inter-op pool (one thread, see tf_utils), so calls from two threads run in parallel.
+CALLER_THREAD = tf.RunOptions(inter_op_thread_pool=-1)
 # (parameter values, step index, *inputs) -> (loss to minimise, *per-step diagnostics)
 StepLoss = Callable[..., Sequence[tf.Tensor]]
 # (final parameter values, *inputs) -> tensors computed after the last step
@@ -42,13 +46,13 @@ class InGraphAdam:
         self.lr, self.beta1, self.beta2 = optimizer._lr, optimizer._beta1, optimizer._beta2
         self.epsilon = optimizer._epsilon
 
-    def build(self, max_steps: int, step_loss: StepLoss, inputs: Sequence[tf.Tensor], n_diagnostics: int,
+    def build(self, max_steps: int, step_loss: StepLoss, inputs: Sequence[tf.Tensor], n_diagnostics: Optional[int],
               final_fn: FinalFn = lambda params, *inputs: []) -> Tuple[tf.Operation, Tensors, Tensors]:
         """Clipped Adam steps on `step_loss`, as many as the int32 scalar `inputs[0]` (at most
         `max_steps`: one compiled graph serves every count up to it); `step_loss` and `final_fn` get
         the other inputs. Returns (train op, [max_steps] stacks of (loss, grad norm, *diagnostics)
-        before each step, outputs of `final_fn`)."""
-        n_stats = 2 + n_diagnostics
+        before each step, outputs of `final_fn`); `n_diagnostics=None` records no per-step stacks."""
+        n_stats = 0 if n_diagnostics is None else 2 + n_diagnostics
 
         def unflatten(flat: tf.Tensor) -> Tensors:
             return vector_to_parameters(flat, self.params)
@@ -63,7 +67,7 @@ class InGraphAdam:
                 m = m + (grad[0] - m) * (1 - self.beta1)
                 v = v + (tf.square(grad[0]) - v) * (1 - self.beta2)
                 theta = theta - alpha * m / (tf.sqrt(v) + self.epsilon)
-                stats = [ta.write(i, x) for ta, x in zip(stats, [loss, grad_norm, *diagnostics])]
+                stats = [ta.write(i, x) for ta, x in zip(stats, [loss, grad_norm, *diagnostics][:n_stats])]
                 return (i + 1, b1p * self.beta1, b2p * self.beta2, theta, m, v, *stats)
 
             start = [tf.identity(self.beta1_power), tf.identity(self.beta2_power),
