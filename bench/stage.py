@@ -101,9 +101,10 @@ def timed(clock: "_Dispatch", owner: type, method: str, name: Union[str, Callabl
 
 
 def other_cpu_seconds(since: Tuple[float, float]) -> float:
-    """CPU seconds used by other processes since `since` = (busy seconds of all CPUs, of this process)."""
+    """CPU seconds used by other processes since `since` = (busy seconds of all CPUs, of this process);
+    the two clocks differ by a few seconds over minutes, so an idle machine reads about 0."""
     busy, own = cpu_seconds()
-    return (busy - since[0]) - (own - since[1])
+    return max(0.0, (busy - since[0]) - (own - since[1]))
 
 
 def cpu_seconds() -> Tuple[float, float]:
