@@ -85,8 +85,8 @@ class Runner:
     def compute_advantage(self, vfn: MLPVFunction, samples: Dataset) -> Tuple[np.ndarray, np.ndarray]:
         """GAE(γ, λ): bootstrap V(s') unless done; the λ-trace is cut at done or timeout."""
         data = samples.data.reshape(-1, self.n_envs)
-        values = vfn.get_values(data.state.reshape(-1, data.state.shape[-1])).reshape(data.shape)
-        next_values = vfn.get_values(data.next_state.reshape(-1, data.state.shape[-1])).reshape(data.shape)
+        both = np.concatenate([data.state, data.next_state]).reshape(-1, data.state.shape[-1])
+        values, next_values = vfn.get_values(both).reshape(2, *data.shape)  # one session call
         return gae(data.reward, values, next_values, data.done, data.timeout, self.gamma, self.lambda_), \
             values.reshape(-1)
 
