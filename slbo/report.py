@@ -6,7 +6,8 @@ Reads every run directory (config.yml + log.json) under the DIRs and writes into
 first DIR) report.md and report.csv — the real-env return, mean ± standard error across seeds, per
 environment and variant, at the final stage and at each --steps count — and curves.png: return vs
 real env steps, the mean across seeds with a standard-error band, one panel per environment, one
-colour per variant.
+colour per variant. runs.csv lists every run: seed, stages and real steps reached, final return and
+the wall-clock time from its first to its last log record (a resumed run's includes the interruption).
 
 A run's return "at S steps" is its last evaluation made with at most S real steps collected; runs
 that have not collected S steps yet are left out of that column (the n in each cell counts the
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import datetime
 import json
 import math
 import os
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 RETURN = "return mean Real Env"
+LOG_TIME = "%Y-%m-%d %H:%M:%S,%f"  # lunzi.logger's record time
 ALGORITHM_ORDER = ("slbo", "mle", "va", "MF")
 # Flags that name or file a run without changing what it learns.
 NOT_AN_EXPERIMENT = ("seed", "log_dir", "run_id", "use_wandb", "wandb_group_name", "wandb_project_name",
@@ -50,6 +53,7 @@ class RunLog:
     flags: Dict[str, Any]  # the flattened config.yml
     curve: List[Tuple[int, float]]  # (cum_steps, return) of every stage and final evaluation, in order
     final: Optional[Tuple[int, float]]  # the "final" record, when the run finished
+    elapsed_s: float  # from the first to the last record of log.json
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,12 +83,24 @@ def _number(value: Any) -> float:
         return float("nan")
 
 
+def _record_time(line: str) -> Optional[datetime.datetime]:
+    """The "time" of a log.json record, read without parsing the whole line."""
+    match = re.match(r'\{"time": "([^"]+)"', line)
+    try:
+        return datetime.datetime.strptime(match.group(1), LOG_TIME) if match else None
+    except ValueError:
+        return None
+
+
 def load_run(log_dir: str) -> RunLog:
     with open(os.path.join(log_dir, "config.yml")) as f:
         flags = flatten(yaml.safe_load(f) or {})
-    curve, final = [], None
+    curve, final, first, last = [], None, None, None
     with open(os.path.join(log_dir, "log.json"), errors="replace") as f:
         for line in f:
+            when = _record_time(line)
+            if when is not None:
+                first, last = first or when, when
             if '"metrics"' not in line:
                 continue
             try:
@@ -101,8 +117,9 @@ def load_run(log_dir: str) -> RunLog:
             curve.append(point)
             if record["tag"] == "final":
                 final = point
+    elapsed = (last - first).total_seconds() if first else float("nan")
     return RunLog(log_dir, str(flags.get("env.id", "?")), variant_name(flags), str(flags.get("algorithm", "slbo")),
-                  flags, curve, final)
+                  flags, curve, final, elapsed)
 
 
 def find_runs(dirs: Sequence[str]) -> List[str]:
@@ -214,6 +231,19 @@ def write_csv(cells: Sequence[Cell], path: str) -> None:
             writer.writerow([c.env, c.variant, c.at, c.steps, c.n, repr(c.mean), sem])
 
 
+def write_runs_csv(runs: Sequence[RunLog], path: str) -> None:
+    """One row per run: where it got to, its final return (empty while unfinished) and its wall-clock."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["run", "env", "variant", "seed", "evaluations", "steps", "last_return", "final_return",
+                         "elapsed_min"])
+        for run in sorted(runs, key=lambda r: (r.env, _sort_key(r), r.flags.get("seed", 0))):
+            steps, last = run.curve[-1]
+            writer.writerow([os.path.basename(os.path.normpath(run.log_dir)), run.env, run.variant,
+                             run.flags.get("seed", ""), len(run.curve), steps, repr(last),
+                             repr(run.final[1]) if run.final else "", f"{run.elapsed_s / 60:.2f}"])
+
+
 def curve_stats(group: Sequence[RunLog]) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(steps, mean, sem, n) across runs at every step count any run evaluated at; a run counts at x
     from its first to its last evaluation, with the value of its last evaluation at or before x."""
@@ -302,9 +332,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(text)
     write_csv(cells, os.path.join(out, "report.csv"))
+    write_runs_csv(runs, os.path.join(out, "runs.csv"))
     plot_curves(runs, os.path.join(out, "curves.png"))
     print(text)
-    print(f"wrote {os.path.join(out, 'report.md')}, report.csv and curves.png ({len(runs)} runs)")
+    print(f"wrote {os.path.join(out, 'report.md')}, report.csv, runs.csv and curves.png ({len(runs)} runs)")
     return 0
 
 

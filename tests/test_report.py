@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import json
 import math
 import os
@@ -19,9 +20,9 @@ from tests.conftest import ROOT
 
 def write_run(log_dir: str, algorithm: str = "slbo", env: str = "HalfCheetah", seed: int = 1,
               curve: Sequence[Tuple[int, object]] = (), final: Optional[Tuple[int, float]] = None,
-              **flags: object) -> str:
+              seconds_apart: float = 0.0, **flags: object) -> str:
     """A run directory as slbo/main.py leaves it: config.yml and log.json with info, iteration,
-    stage and (when finished) final records."""
+    stage and (when finished) final records, `seconds_apart` between consecutive records."""
     os.makedirs(log_dir, exist_ok=True)
     config = {"algorithm": algorithm, "seed": seed, "log_dir": log_dir, "run_id": os.path.basename(log_dir),
               "env": {"id": env}, "model": {"va_norm": "l1", "value_update_interval": 0, "lr": 0.001},
@@ -41,8 +42,9 @@ def write_run(log_dir: str, algorithm: str = "slbo", env: str = "HalfCheetah", s
         lines.append({"level": "metrics", "tag": "final", "metrics": {
             "stage": len(curve), "cum_steps": final[0], "return mean Real Env": final[1]}})
     with open(os.path.join(log_dir, "log.json"), "w") as f:
-        f.writelines(json.dumps({"time": "2026-01-01 00:00:00,000000", "caller": "main.py:1", **line}) + "\n"
-                     for line in lines)
+        start = datetime.datetime(2026, 1, 1)
+        f.writelines(json.dumps({"time": (start + datetime.timedelta(seconds=i * seconds_apart)).strftime(
+            "%Y-%m-%d %H:%M:%S,%f"), "caller": "main.py:1", **line}) + "\n" for i, line in enumerate(lines))
     return log_dir
 
 
@@ -112,10 +114,29 @@ def test_table_is_mean_and_standard_error_across_seeds(runs, tmp_path):
     assert table in result.stdout
 
 
+def test_runs_csv_lists_each_run_with_its_progress_and_wall_clock(tmp_path):
+    top = tmp_path / "sweep"
+    # 1 info + 3 x (stage, iteration) + final = 8 records, 90 s apart: 7 x 90 s = 10.5 min.
+    write_run(str(top / "slbo_seed2"), "slbo", seed=2, curve=[(0, -5.0), (1000, 3.0), (2000, 9.0)],
+              final=(3000, 12.5), seconds_apart=90)
+    # Unfinished: 1 info + 2 x (stage, iteration) = 5 records, 30 s apart: 2 min.
+    write_run(str(top / "mle_seed1"), "mle", seed=1, curve=[(0, -4.0), (1000, 1.5)], seconds_apart=30)
+    result = report([top, "--out", tmp_path / "out"])
+    assert result.returncode == 0, result.stderr
+    with open(tmp_path / "out" / "runs.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["run"], r["variant"], r["seed"]) for r in rows] == [("slbo_seed2", "slbo", "2"), ("mle_seed1", "mle", "1")]
+    slbo, mle = rows
+    assert (slbo["evaluations"], slbo["steps"], float(slbo["last_return"]), float(slbo["final_return"])) \
+        == ("4", "3000", 12.5, 12.5)
+    assert (mle["evaluations"], mle["steps"], float(mle["last_return"]), mle["final_return"]) == ("2", "1000", 1.5, "")
+    assert float(slbo["elapsed_min"]) == 10.5 and float(mle["elapsed_min"]) == 2.0
+
+
 def test_value_at_a_step_count_is_the_last_evaluation_within_it():
     from slbo.report import RunLog, value_at
 
-    run = RunLog("d", "E", "slbo", "slbo", {}, [(0, 1.0), (1000, 2.0), (2000, 3.0)], None)
+    run = RunLog("d", "E", "slbo", "slbo", {}, [(0, 1.0), (1000, 2.0), (2000, 3.0)], None, 0.0)
     assert [value_at(run, s) for s in (0, 999, 1000, 1500, 2000, 2001)] == [1.0, 1.0, 2.0, 2.0, 3.0, None]
 
 
