@@ -1,12 +1,14 @@
 """The outcome of many runs as the paper shows it: a table of real-env returns and learning curves.
 
-python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT]
+python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT] [--reference ENV STEPS MEAN ERR LABEL ...]
 
 Reads every run directory (config.yml + log.json) under the DIRs and writes into OUT (default: the
 first DIR) report.md and report.csv — the real-env return, mean ± standard error across seeds, per
 environment and variant, at the final stage and at each --steps count — and curves.png: return vs
 real env steps, the mean across seeds with a standard-error band, one panel per environment, one
-colour per variant. runs.csv lists every run: seed, stages and real steps reached, final return and
+colour per variant; each --reference (a published number, e.g. `MBBLHalfCheetah 200k 1097.7 166.4
+"MBBL SLBO"`) is drawn as a black point with an error bar in its environment's panel and listed under
+the table. runs.csv lists every run: seed, stages and real steps reached, final return and
 the wall-clock time from its first to its last log record (a resumed run's includes the interruption).
 
 A run's return "at S steps" is its last evaluation made with at most S real steps collected; runs
@@ -54,6 +56,16 @@ class RunLog:
     curve: List[Tuple[int, float]]  # (cum_steps, return) of every stage and final evaluation, in order
     final: Optional[Tuple[int, float]]  # the "final" record, when the run finished
     elapsed_s: float  # from the first to the last record of log.json
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """A published result to compare with: `mean ± err` at `steps` real steps on `env`."""
+    env: str
+    steps: int
+    mean: float
+    err: float
+    label: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,8 +269,22 @@ def curve_stats(group: Sequence[RunLog]) -> Tuple[np.ndarray, np.ndarray, np.nda
     return np.array(xs), np.array(means), np.array(sems), np.array(counts)
 
 
-def plot_curves(runs: Sequence[RunLog], path: Optional[str] = None) -> "Figure":
-    """One panel per environment, one colour per variant (the same in every panel); saved as PNG to `path`."""
+def parse_reference(values: Sequence[str]) -> Reference:
+    env, steps, mean, err, label = values
+    try:
+        reference = Reference(env, parse_steps(steps), float(mean), float(err), label)
+    except (ValueError, ConfigError):
+        reference = None
+    if reference is None or not (math.isfinite(reference.mean) and math.isfinite(reference.err)) or reference.err < 0:
+        raise ConfigError(f"--reference takes ENV STEPS MEAN ERR LABEL with finite numbers and ERR >= 0, "
+                          f"e.g. MBBLHalfCheetah 200k 1097.7 166.4 'MBBL SLBO'; got {' '.join(values)}")
+    return reference
+
+
+def plot_curves(runs: Sequence[RunLog], path: Optional[str] = None,
+                references: Sequence[Reference] = ()) -> "Figure":
+    """One panel per environment, one colour per variant (the same in every panel), the references of
+    an environment as black points with error bars; saved as PNG to `path`."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import EngFormatter
 
@@ -279,6 +305,9 @@ def plot_curves(runs: Sequence[RunLog], path: Optional[str] = None) -> "Figure":
             xs, mean, sem, _ = curve_stats(group)
             ax.plot(xs, mean, color=colours[variant], linewidth=1.8, label=f"{variant} (n={len(group)})")
             ax.fill_between(xs, mean - sem, mean + sem, color=colours[variant], alpha=0.2, linewidth=0)
+        for ref in [r for r in references if r.env == env]:
+            ax.errorbar([ref.steps], [ref.mean], yerr=[ref.err], color="black", marker="D", capsize=4,
+                        label=f"{ref.label}: {ref.mean:g} ± {ref.err:g}")
         ax.set_title(env)
         ax.set_xlabel("real environment steps")
         ax.set_ylabel("return (real env)")
@@ -293,7 +322,8 @@ def plot_curves(runs: Sequence[RunLog], path: Optional[str] = None) -> "Figure":
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise ConfigError(f"{message}; usage: python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT]")
+        raise ConfigError(f"{message}; usage: python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT] "
+                          f"[--reference ENV STEPS MEAN ERR LABEL]")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -301,9 +331,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("dirs", nargs="+", help="sweep or run directories (searched recursively)")
     parser.add_argument("--steps", nargs="*", default=[], help="real-step counts for extra columns, e.g. 200k 1M")
     parser.add_argument("--out", help="where report.md, report.csv and curves.png go (default: the first DIR)")
+    parser.add_argument("--reference", nargs=5, action="append", default=[],
+                        metavar=("ENV", "STEPS", "MEAN", "ERR", "LABEL"),
+                        help="a published result drawn in ENV's panel, e.g. MBBLHalfCheetah 200k 1097.7 166.4 'MBBL SLBO'")
     try:
         args = parser.parse_args(argv)
         step_points = sorted({parse_steps(s) for s in args.steps})
+        references = [parse_reference(values) for values in args.reference]
         for d in args.dirs:
             if not os.path.isdir(d):
                 raise ConfigError(f"not a directory: {d}")
@@ -329,11 +363,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     unfinished = sum(run.final is None for run in runs)
     if unfinished:
         text += f"\n{unfinished} of {len(runs)} runs have not finished; they count in the step columns they reached.\n"
+    if references:
+        text += "\nPublished references (in the figure as black points):\n\n" + "".join(
+            f"- {r.env} at {format_steps(r.steps)} steps: {r.mean:g} ± {r.err:g} ({r.label})\n" for r in references)
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(text)
     write_csv(cells, os.path.join(out, "report.csv"))
     write_runs_csv(runs, os.path.join(out, "runs.csv"))
-    plot_curves(runs, os.path.join(out, "curves.png"))
+    plot_curves(runs, os.path.join(out, "curves.png"), references)
     print(text)
     print(f"wrote {os.path.join(out, 'report.md')}, report.csv, runs.csv and curves.png ({len(runs)} runs)")
     return 0

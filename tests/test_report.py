@@ -225,3 +225,30 @@ def test_step_counts():
     assert [format_steps(s) for s in (200000, 10 ** 6, 1500000, 999, 2500)] == ["200k", "1M", "1.5M", "999", "2.5k"]
     with pytest.raises(Exception, match="whole number"):
         parse_steps("0.5")
+
+
+def test_reference_is_drawn_in_its_panel_and_listed(runs, tmp_path):
+    top, _ = runs
+    out = tmp_path / "out"
+    result = report([top, "--out", out, "--reference", "HalfCheetah", "4k", "120.5", "16", "paper X"])
+    assert result.returncode == 0, result.stderr
+    assert "- HalfCheetah at 4k steps: 120.5 ± 16 (paper X)" in (out / "report.md").read_text()
+
+    from slbo.report import Reference, find_runs, load_run, plot_curves
+    loaded = [load_run(d) for d in find_runs([str(top)])]
+    fig = plot_curves(loaded, references=[Reference("HalfCheetah", 4000, 120.5, 16.0, "paper X")])
+    cheetah, hopper = fig.axes
+    assert [c.get_label() for c in cheetah.containers] == ["paper X: 120.5 ± 16"] and not hopper.containers
+    point, _, (bar,) = cheetah.containers[0].lines
+    assert list(point.get_xdata()) == [4000] and list(point.get_ydata()) == [120.5]
+    assert np.allclose(bar.get_segments()[0][:, 1], [104.5, 136.5])
+
+
+@pytest.mark.parametrize("values", [["HalfCheetah", "lots", "1", "1", "x"], ["HalfCheetah", "200k", "nan", "1", "x"],
+                                    ["HalfCheetah", "200k", "1", "-2", "x"], ["HalfCheetah", "200k", "1"]])
+def test_bad_reference_is_one_line_and_exit_2(runs, tmp_path, values):
+    top, _ = runs
+    result = report([top, "--out", tmp_path / "out", "--reference", *values])
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "--reference" in lines[0]
