@@ -30,8 +30,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S,%f"  # the "time" of every record
+
+
 def _now() -> str:
-    return datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S,%f")
+    return datetime.datetime.now().strftime(TIME_FORMAT)
 
 
 class StdoutSink:

@@ -34,12 +34,12 @@ import numpy as np
 import yaml
 
 from lunzi.config import ConfigError, flatten
+from lunzi.logger import TIME_FORMAT
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 RETURN = "return mean Real Env"
-LOG_TIME = "%Y-%m-%d %H:%M:%S,%f"  # lunzi.logger's record time
 ALGORITHM_ORDER = ("slbo", "mle", "va", "MF")
 # Flags that name or file a run without changing what it learns.
 NOT_AN_EXPERIMENT = ("seed", "log_dir", "run_id", "use_wandb", "wandb_group_name", "wandb_project_name",
@@ -95,13 +95,13 @@ def _number(value: Any) -> float:
         return float("nan")
 
 
-def _record_time(line: str) -> Optional[datetime.datetime]:
-    """The "time" of a log.json record, read without parsing the whole line."""
-    match = re.match(r'\{"time": "([^"]+)"', line)
+def _elapsed_seconds(first: Optional[str], last: Optional[str]) -> float:
+    """Seconds between two log.json record times; nan when either is missing or unreadable."""
     try:
-        return datetime.datetime.strptime(match.group(1), LOG_TIME) if match else None
-    except ValueError:
-        return None
+        return (datetime.datetime.strptime(last, TIME_FORMAT) - datetime.datetime.strptime(first, TIME_FORMAT)
+                ).total_seconds()
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def load_run(log_dir: str) -> RunLog:
@@ -110,9 +110,9 @@ def load_run(log_dir: str) -> RunLog:
     curve, final, first, last = [], None, None, None
     with open(os.path.join(log_dir, "log.json"), errors="replace") as f:
         for line in f:
-            when = _record_time(line)
-            if when is not None:
-                first, last = first or when, when
+            stamp = re.match(r'\{"time": "([^"]+)"', line)  # read without parsing the whole line
+            if stamp:
+                first, last = first or stamp.group(1), stamp.group(1)
             if '"metrics"' not in line:
                 continue
             try:
@@ -129,9 +129,8 @@ def load_run(log_dir: str) -> RunLog:
             curve.append(point)
             if record["tag"] == "final":
                 final = point
-    elapsed = (last - first).total_seconds() if first else float("nan")
     return RunLog(log_dir, str(flags.get("env.id", "?")), variant_name(flags), str(flags.get("algorithm", "slbo")),
-                  flags, curve, final, elapsed)
+                  flags, curve, final, _elapsed_seconds(first, last))
 
 
 def find_runs(dirs: Sequence[str]) -> List[str]:
@@ -273,9 +272,10 @@ def parse_reference(values: Sequence[str]) -> Reference:
     env, steps, mean, err, label = values
     try:
         reference = Reference(env, parse_steps(steps), float(mean), float(err), label)
+        valid = math.isfinite(reference.mean) and math.isfinite(reference.err) and reference.err >= 0
     except (ValueError, ConfigError):
-        reference = None
-    if reference is None or not (math.isfinite(reference.mean) and math.isfinite(reference.err)) or reference.err < 0:
+        valid = False
+    if not valid:
         raise ConfigError(f"--reference takes ENV STEPS MEAN ERR LABEL with finite numbers and ERR >= 0, "
                           f"e.g. MBBLHalfCheetah 200k 1097.7 166.4 'MBBL SLBO'; got {' '.join(values)}")
     return reference

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
+from lunzi.logger import TIME_FORMAT
 from tests.conftest import ROOT
 
 
@@ -44,7 +45,7 @@ def write_run(log_dir: str, algorithm: str = "slbo", env: str = "HalfCheetah", s
     with open(os.path.join(log_dir, "log.json"), "w") as f:
         start = datetime.datetime(2026, 1, 1)
         f.writelines(json.dumps({"time": (start + datetime.timedelta(seconds=i * seconds_apart)).strftime(
-            "%Y-%m-%d %H:%M:%S,%f"), "caller": "main.py:1", **line}) + "\n" for i, line in enumerate(lines))
+            TIME_FORMAT), "caller": "main.py:1", **line}) + "\n" for i, line in enumerate(lines))
     return log_dir
 
 
