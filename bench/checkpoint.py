@@ -23,7 +23,7 @@ from slbo.networks import build_networks  # noqa: E402
 from slbo.partial_envs import make_env  # noqa: E402
 from slbo.utils.flags import parse_flags  # noqa: E402
 from slbo.utils.OU_noise import OUNoise  # noqa: E402
-from slbo.utils.resume import read_resume, restore_resume, save_resume  # noqa: E402
+from slbo.run.resume import read_resume, restore_resume, save_resume  # noqa: E402
 from slbo.utils.runner import Runner  # noqa: E402
 from slbo.envs.batched_env import BatchedEnv  # noqa: E402
 

@@ -32,18 +32,18 @@ from slbo.loss.multi_step_loss import MultiStepLoss  # noqa: E402
 from slbo.loss.va_loss import ValueAwareLoss  # noqa: E402
 from slbo.networks import Networks, build_networks  # noqa: E402
 from slbo.partial_envs import make_env  # noqa: E402
-from slbo.utils.checkpoint import atomic_write, load_arrays, load_module, save_arrays, save_modules  # noqa: E402
-from slbo.utils.faults import Interrupted, NumericalError, SignalGuard, check_finite  # noqa: E402
+from slbo.run.checkpoint import atomic_write, load_arrays, load_module, save_arrays, save_modules  # noqa: E402
+from slbo.run.faults import Interrupted, NumericalError, SignalGuard, check_finite  # noqa: E402
 from slbo.utils.flags import N_TEST_ENVS, parse_flags  # noqa: E402
 from slbo.utils.fused_runner import FusedRunner  # noqa: E402
 from slbo.utils.OU_noise import OUNoise  # noqa: E402
-from slbo.utils.preflight import FINISHED, UNFINISHED, clear_run_files, preflight  # noqa: E402
-from slbo.utils.progress import StageProgress  # noqa: E402
-from slbo.utils.resume import read_resume, restore_resume, save_resume  # noqa: E402
+from slbo.run.preflight import FINISHED, UNFINISHED, clear_run_files, preflight  # noqa: E402
+from slbo.run.progress import StageProgress  # noqa: E402
+from slbo.run.resume import read_resume, restore_resume, save_resume  # noqa: E402
 from slbo.utils.runner import Runner  # noqa: E402
 from slbo.utils.seeding import seed_everything  # noqa: E402
 from slbo.utils.tf_utils import get_tf_config  # noqa: E402
-from slbo.utils.wandb_utils import WandbLogger  # noqa: E402
+from slbo.run.wandb_logger import WandbLogger  # noqa: E402
 
 
 def add_multi_step(src: Dataset, dst: Dataset) -> None:

@@ -42,8 +42,8 @@ from typing import Any, Dict, List, NoReturn, Optional, Sequence, TextIO, Tuple
 import yaml
 
 from lunzi.config import ConfigError, expand, load_yaml, nearest
-from slbo.utils.preflight import config_differences, is_finished
-from slbo.utils.progress import format_duration
+from slbo.run.preflight import config_differences, is_finished
+from slbo.run.progress import format_duration
 
 SWEEP_KEYS = ("dir", "configs", "set", "grid", "seeds", "resources")
 POINT_KEYS = ("configs", "set")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 import os
 
-from slbo.utils.progress import StageProgress
+from slbo.run.progress import StageProgress
 
 
 class Clock:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from slbo.utils.checkpoint import load_arrays, save_arrays
-from slbo.utils.faults import Interrupted, SignalGuard
+from slbo.run.checkpoint import load_arrays, save_arrays
+from slbo.run.faults import Interrupted, SignalGuard
 from tests.conftest import ROOT, TINY, metric_records, read_log, run_main
 
 ARGS = ["-c", TINY, "-s", "slbo.n_stages=6", "algorithm=va", "model.value_update_interval=3"]
@@ -141,7 +141,7 @@ def test_non_finite_loss_stops_with_one_line(tmp_path):
 
 def test_resume_restores_optimiser_state(sess, tmp_path):
     """Every global variable, Adam's moments included, is in the resume checkpoint."""
-    from slbo.utils.resume import save_resume
+    from slbo.run.resume import save_resume
     from lunzi.dataset import Dataset, gen_dtype
     from slbo.utils.OU_noise import OUNoise
     v = tf.Variable(tf.ones([3]))

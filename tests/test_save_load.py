@@ -7,7 +7,7 @@ import tensorflow.compat.v1 as tf
 
 from slbo.dynamics_model import DynamicsModel
 from slbo.policies.gaussian_mlp_policy import GaussianMLPPolicy
-from slbo.utils.checkpoint import load_arrays, load_module, save_modules
+from slbo.run.checkpoint import load_arrays, load_module, save_modules
 from slbo.utils.normalizer import Normalizers
 
 

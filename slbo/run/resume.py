@@ -19,7 +19,7 @@ import tensorflow.compat.v1 as tf
 from lunzi.dataset import Dataset
 from lunzi.logger import logger
 from slbo.envs import BaseModelBasedEnv
-from slbo.utils.checkpoint import load_arrays, save_arrays
+from slbo.run.checkpoint import load_arrays, save_arrays
 from slbo.utils.OU_noise import OUNoise
 
 KEEP = 2  # resume checkpoints kept: the newest and one to fall back on
