@@ -1,15 +1,17 @@
-"""Does a compiled computation depend on what the process ran before? Runs the same computation
-from the same state under two process histories and reports the first tensor that differs bit-wise.
+"""Can what a process ran before change a computation's bits? Runs one computation from the same
+state two ways and reports the first tensor that differs bit-wise:
 
-- model chunk: one model-step chunk of 1 Adam step (as after a resume mid-way to a value refit),
-  with no chunk run before vs after a 3-step chunk was run (and the state restored);
-- rollout: one fused imagined rollout with no rollout run before vs after a rollout whose
-  episodes ended often enough to need a larger reset pool.
+- model chunk: one Adam step of the va model loss (a 1-step chunk, as at a resume mid-way to a
+  value refit) run by a program compiled for 1 step vs one compiled for 3. Until model chunks were
+  padded to a length fixed by the flags, a process that had run a 3-step chunk ran the latter, a
+  resumed one the former;
+- rollout: one fused imagined rollout with a fresh runner vs a runner whose reset pool grew in
+  an earlier rollout with many early episode ends.
 
-Run it under the XLA flags of a CPU kind, e.g. `XLA_FLAGS=--xla_cpu_max_isa=AVX2` to make XLA
-emit code as on a CPU without AVX-512:
+XLA compiles for the host CPU; XLA_FLAGS=--xla_cpu_max_isa=SSE4_2 (or AVX2, AVX) makes it emit
+code as for an older CPU:
 
-    python bench/history.py
+    XLA_FLAGS=--xla_cpu_max_isa=SSE4_2 python bench/history.py
 
 Last line: identical=<yes|no>"""
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import lunzi.nn as nn  # noqa: E402  (graph mode)
+from lunzi.dataset import gen_dtype  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
 from slbo.envs.virtual_env import VirtualEnv  # noqa: E402
 from slbo.loss.va_loss import ValueAwareLoss  # noqa: E402
@@ -38,8 +41,9 @@ FLAGS = parse_flags(["-c", os.path.join(ROOT, "configs", "tests", "tiny.yml"), "
 Outputs = List[Tuple[str, np.ndarray]]
 
 
-def model_chunk(history: bool) -> Outputs:
-    """Loss, grad norm and va loss of one step, then every variable after it."""
+def model_chunk(padded: bool) -> Outputs:
+    """Loss, grad norm and va loss of one Adam step, then every variable after it; `padded`: run by
+    the program compiled for 3 steps."""
     env = make_env(FLAGS.env.id)
     dim_state, dim_action = env.observation_space.shape[0], env.action_space.shape[0]
     nets = build_networks(FLAGS, dim_state, dim_action)
@@ -48,35 +52,30 @@ def model_chunk(history: bool) -> Outputs:
     loss.build_backward(FLAGS.model.lr, FLAGS.model.weight_decay)
     session = tf.get_default_session()
     session.run(tf.global_variables_initializer())
-    shape = (3, FLAGS.model.multi_step, FLAGS.model.train_batch_size)
+    shape = (1, FLAGS.model.multi_step, FLAGS.model.train_batch_size)
     rng = np.random.RandomState(1)
-    windows = np.zeros(shape, dtype=[("state", "f8", dim_state), ("action", "f8", dim_action),
-                                     ("next_state", "f8", dim_state), ("done", "?"), ("timeout", "?")])
-    windows = windows.view(np.recarray)
+    windows = np.zeros(shape, gen_dtype(dim_state, dim_action)).view(np.recarray)
     windows.state, windows.next_state = rng.randn(*shape, dim_state), rng.randn(*shape, dim_state)
     windows.action = rng.uniform(-1, 1, (*shape, dim_action))
+    stats = loss.train_steps(windows, in_graph=True, max_steps=3 if padded else 1)
     variables = tf.global_variables()
-    if history:
-        before = session.run(variables)
-        loss.train_steps(windows, in_graph=True)
-        nn.assign_values(variables, before)
-    stats = loss.train_steps(windows[:1], in_graph=True)
     return [*zip(("loss", "grad_norm", "va_loss"), stats), *zip([v.name for v in variables], session.run(variables))]
 
 
-def rollout(history: bool) -> Outputs:
-    """The records and final states of one imagined rollout of the tiny config."""
+def rollout(grown_pool: bool) -> Outputs:
+    """The records of one imagined rollout of the tiny config; `grown_pool`: by a runner whose
+    reset pool an earlier rollout grew."""
     env = make_env(FLAGS.env.id)
     dim_state, dim_action = env.observation_space.shape[0], env.action_space.shape[0]
     nets = build_networks(FLAGS, dim_state, dim_action)
     tf.get_default_session().run(tf.global_variables_initializer())
     runner = FusedRunner(VirtualEnv(nets.model, env, FLAGS.plan.n_envs), max_steps=FLAGS.plan.max_steps)
     env.reset(seed=0)
-    if history:  # a horizon of 7 steps ends many episodes: the pool grows, and so does the next one's
+    if grown_pool:  # a horizon of 7 steps ends many episodes: the pool grows, and so does the next one's
         short = FusedRunner(runner.env, max_steps=7)
         short.reset()
         short.run(nets.policy, FLAGS.plan.n_trpo_samples)
-        runner._pool_sizes = short._pool_sizes
+        runner.pool_sizes = short.pool_sizes
         env.reset(seed=0)
     np.random.seed(0)
     runner.reset()
@@ -85,20 +84,21 @@ def rollout(history: bool) -> Outputs:
 
 
 def compare(name: str, computation: Callable[[bool], Outputs]) -> bool:
+    """Runs `computation` both ways, each in a new graph and session with the same seeds."""
     results: Dict[bool, Outputs] = {}
-    for history in (False, True):
+    for other in (False, True):
         with tf.Graph().as_default(), nn.make_session(get_tf_config()):
             tf.set_random_seed(0)
             np.random.seed(0)
-            results[history] = computation(history)
-    differing = [(tensor, np.max(np.abs(np.float64(fresh) - np.float64(after))))
-                 for (tensor, fresh), (_, after) in zip(results[False], results[True])
-                 if np.asarray(fresh).tobytes() != np.asarray(after).tobytes()]
+            results[other] = computation(other)
+    differing = [(tensor, np.max(np.abs(np.float64(one) - np.float64(other))))
+                 for (tensor, one), (_, other) in zip(results[False], results[True])
+                 if np.asarray(one).tobytes() != np.asarray(other).tobytes()]
     if differing:
-        print(f"{name}: {len(differing)} of {len(results[False])} tensors differ after an earlier run; the first: "
+        print(f"{name}: {len(differing)} of {len(results[False])} tensors differ; the first: "
               f"{differing[0][0]}, max |difference| {differing[0][1]:.3g}")
     else:
-        print(f"{name}: bit-identical with and without an earlier run ({len(results[False])} tensors)")
+        print(f"{name}: bit-identical both ways ({len(results[False])} tensors)")
     return not differing
 
 
