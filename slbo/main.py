@@ -137,6 +137,8 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
         loop = {"stage": 0, "cum_steps": 0, "n_model_steps": 0, "ent_coef": FLAGS.TRPO.ent_coef, "wandb_id": None}
     else:
         loop = restore_resume(resume, {"train": train_set, "dev": dev_set}, envs, noise)
+        if isinstance(train_runner, FusedRunner):  # checkpoints before pool sizes were saved lack them
+            train_runner.pool_sizes = dict(loop.get("pool_sizes", []))
         logger.info("Restored stage %d state from %s", loop["stage"], str(resume["path"]))
 
     wandb = WandbLogger()
@@ -175,12 +177,13 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
         losses, va_losses, grad_norms, vf_losses, vf_grad_norms = [], [], [], [], []
         interval = FLAGS.model.value_update_interval
         n_left = FLAGS.slbo.n_model_iters
+        longest = min(n_left, interval) if interval > 0 else n_left  # no chunk is longer
         while n_left > 0:
             # The model steps up to the next value refit (or the end) form one chunk.
             n = min(n_left, interval - loop["n_model_steps"] % interval) if interval > 0 else n_left
             windows = np.stack([train_set.sample_multi_step(FLAGS.model.train_batch_size, FLAGS.model.multi_step)
                                 for _ in range(n)]).view(np.recarray)
-            loss, grad_norm, va_loss = loss_mod.train_steps(windows, in_graph=fused)
+            loss, grad_norm, va_loss = loss_mod.train_steps(windows, in_graph=fused, max_steps=longest)
             check_finite("model loss", loss, where)
             check_finite("model gradient norm", grad_norm, where)
             losses.extend(loss), grad_norms.extend(grad_norm), va_losses.extend(va_loss)
@@ -240,6 +243,8 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
                 save_arrays(os.path.join(FLAGS.log_dir, f"stage-{T}.inc-buf.npz"),
                             {name: recent.data[name] for name in data_dtype.names})
             loop.update(stage=T + 1, wandb_id=wandb.run_id)
+            if isinstance(train_runner, FusedRunner):
+                loop["pool_sizes"] = sorted(train_runner.pool_sizes.items())
             save_resume(FLAGS.log_dir, T, {"train": train_set, "dev": dev_set}, envs, noise, loop, sink.offset())
 
     # ---------------- the stage loop ----------------

@@ -89,7 +89,7 @@ def test_fused_rollout_matches_per_step_with_termination(sess):
     lengths = [e["length"] for e in episodes]
     assert min(lengths) < 22 and 22 in lengths and len(set(lengths)) > 3
     # More episodes ended than the first pool of reset states held: the rollout was redone with a larger pool.
-    assert fused._pool_sizes[100] > 3 * (100 // 22 + 1)
+    assert fused.pool_sizes[100] > 3 * (100 // 22 + 1)
 
 
 def test_fused_run_without_values_and_with_exploration_noise(sess):
@@ -197,7 +197,7 @@ def test_model_steps_in_graph_match_per_call(sess):
     params = model.parameters()
     before = nn.read_values(params)
     for chunk in (windows, windows[:2]):  # the second chunk runs on the first one's padded graph
-        (stats, after), (f_stats, f_after) = train_both_ways(params, lambda g: loss.train_steps(chunk, g))
+        (stats, after), (f_stats, f_after) = train_both_ways(params, lambda g: loss.train_steps(chunk, g, len(windows)))
         for per_call, in_graph in zip(stats, f_stats):
             assert in_graph.shape == (len(chunk),)
             np.testing.assert_allclose(in_graph, per_call, rtol=1e-4, atol=1e-7)

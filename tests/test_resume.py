@@ -6,6 +6,7 @@ import random
 import signal
 import subprocess
 import sys
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -31,9 +32,9 @@ def reference(tmp_path_factory) -> list:
     return metrics(log_dir)
 
 
-def start(log_dir: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-u", os.path.join(ROOT, "slbo", "main.py"), *ARGS, f"log_dir={log_dir}"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+def start(log_dir: str, args: list = ARGS, env: Optional[dict] = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-u", os.path.join(ROOT, "slbo", "main.py"), *args, f"log_dir={log_dir}"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
 def kill_after_lines(proc: subprocess.Popen, n_lines: int, signum: int) -> bool:
@@ -84,6 +85,28 @@ def test_signal_exits_cleanly_and_resumes(tmp_path, reference, signum, code):
     assert result.returncode == 0
     assert result.stdout.splitlines()[0].endswith(f"Resuming the run in {log_dir} from stage 2 of 6")
     assert metrics(log_dir) == reference
+
+
+def test_resumed_process_runs_the_programs_the_uninterrupted_one_ran(tmp_path):
+    """Compiled programs must not depend on what the process ran before. With XLA limited to SSE
+    code, XLA rounds a program compiled for another model-chunk length differently (as it did with
+    AVX2 code on an AMD EPYC), so on any x86-64 CPU a history-dependent program shows here. Stage 2
+    starts mid-way to a value refit (a 1-step chunk), and Hopper's early terminations have grown the
+    uninterrupted process's reset pools."""
+    args = ["-c", TINY, "-s", "env.id=Hopper", "slbo.n_stages=3", "algorithm=va", "model.value_update_interval=3"]
+    env = {**os.environ, "XLA_FLAGS": "--xla_cpu_max_isa=SSE4_2"}
+    assert run_main([*args, f"log_dir={tmp_path / 'reference'}"], env=env).returncode == 0
+    proc = start(str(tmp_path / "run"), args, env)
+    for line in proc.stdout:
+        if "Starting Stage 2" in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    proc.stdout.read()
+    assert proc.wait(timeout=120) == 143
+    result = run_main([*args, f"log_dir={tmp_path / 'run'}"], env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "from stage 2 of 3" in result.stdout.splitlines()[0]
+    assert metrics(str(tmp_path / "run")) == metrics(str(tmp_path / "reference"))
 
 
 def test_signal_during_checkpoint_write_is_held_until_the_file_is_whole(tmp_path):

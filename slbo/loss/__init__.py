@@ -78,17 +78,21 @@ class ModelLoss(nn.Module):
         _, loss, grad_norm, va_loss = self.eval("train loss grad_norm va_loss", **self.feed(samples))
         return float(loss), float(grad_norm), float(va_loss)
 
-    def train_steps(self, batches: np.recarray, in_graph: bool) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def train_steps(self, batches: np.recarray, in_graph: bool, max_steps: int
+                    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`len(batches)` Adam steps, on batch k of [K, step, batch] windows at step k: one `train`
         call each, or (`in_graph`) all in one XLA-compiled session call with the same updates.
         Returns arrays (loss, grad_norm, va_loss) of each step, before it."""
         if not in_graph:
             loss, grad_norm, va_loss = np.array([self.train(batch) for batch in batches]).T
             return loss, grad_norm, va_loss
-        # Pad to the longest chunk compiled so far: one compiled graph serves every shorter chunk.
+        # Every chunk is padded to `max_steps` (the caller's longest possible chunk), so the same
+        # compiled program runs it whatever ran before: XLA may round a program of another shape
+        # differently, and a resumed run must compute what the uninterrupted one did.
         n_steps = len(batches)
-        shape = (max([n_steps] + [k[0] for k in self._multi_step_ops if k[1:] == batches.shape[1:]]),
-                 *batches.shape[1:])
+        if n_steps > max_steps:
+            raise ValueError(f"a chunk of {n_steps} model steps is longer than max_steps={max_steps}")
+        shape = (max_steps, *batches.shape[1:])
         padded = np.zeros(shape, dtype=batches.dtype).view(np.recarray)
         padded[:n_steps] = batches
         feed = dict(n_steps=np.int32(n_steps), **self.feed(padded))

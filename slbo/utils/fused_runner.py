@@ -36,7 +36,9 @@ class FusedRunner(Runner):
         super().__init__(env, max_steps, gamma, lambda_)
         self.env: VirtualEnv = env
         self._graphs: Dict[tuple, tuple] = {}
-        self._pool_sizes: Dict[int, int] = {}
+        # Reset-pool size per rollout length, grown from earlier rollouts: it picks the compiled
+        # program, so a resume checkpoint holds it (a resumed run then runs the same programs).
+        self.pool_sizes: Dict[int, int] = {}
 
     def run(self, policy: GaussianMLPPolicy, n_samples: int, noise: Optional[OUNoise] = None
             ) -> Tuple[Dataset, Episodes]:
@@ -48,7 +50,7 @@ class FusedRunner(Runner):
                     noise=np.random.randn(n_steps, self.n_envs, self.env.action_space.shape[0]))
         # Enough reset states for every timeout; episodes that terminate early need more.
         min_pool = self.n_envs * (n_steps // self.max_steps + 1)
-        pool_size = self._pool_sizes.get(n_steps, min_pool)
+        pool_size = self.pool_sizes.get(n_steps, min_pool)
         while True:
             feed["pool"] = self.env.peek_resets(pool_size)
             records, states, lengths, returns, n_resets = self._call(
@@ -58,7 +60,7 @@ class FusedRunner(Runner):
             # More episodes ended than the pool held: redo the same rollout with a larger pool.
             pool_size = _power_of_two_above(n_resets)
         # Twice the last need, in powers of two: few distinct shapes to compile, few redone rollouts.
-        self._pool_sizes[n_steps] = max(min_pool, _power_of_two_above(2 * n_resets))
+        self.pool_sizes[n_steps] = max(min_pool, _power_of_two_above(2 * n_resets))
         self.env.take_resets(int(n_resets))
         self.env.set_state(states)
         self._states, self._n_steps, self._returns = states.astype(np.float64), lengths.astype(np.int64), \
