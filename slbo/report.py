@@ -187,7 +187,7 @@ def mixed_provenance(runs: Sequence[RunLog]) -> Dict[Tuple[str, str], List[str]]
         differs = provenance.mixed(entry for run in group for entry in run.provenance)
         unknown = sum(not run.provenance for run in group)
         if unknown and unknown < len(group):
-            differs.append(f"{unknown} of {len(group)} runs without provenance.json")
+            differs.append(f"no provenance.json: {unknown} of {len(group)} runs")
         if differs:
             marked[key] = differs
     return marked
@@ -406,7 +406,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     out = args.out or args.dirs[0]
     os.makedirs(out, exist_ok=True)
     text = markdown(cells, step_points, marked)
-    text += "".join(f"\n† {env} {variant} mixes runs that differ in {'; '.join(what)}.\n"
+    text += "".join(f"\n† {env} {variant} mixes runs that differ — {'; '.join(what)}.\n"
                     for (env, variant), what in marked.items())
     if duplicates:
         text += "\nSeeds run more than once (each seed is one sample):\n\n" + "".join(f"- {d}\n" for d in duplicates)
