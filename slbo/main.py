@@ -344,7 +344,8 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     with SignalGuard() as guard:
         sink = open_log_dir(FLAGS, resume)
         logger.info("log_dir = %s", FLAGS.log_dir)
-        provenance.record(FLAGS.log_dir, resume is not None, sys.argv[:1] + list(sys.argv[1:] if argv is None else argv))
+        command = sys.argv[:1] + list(sys.argv[1:] if argv is None else argv)
+        provenance.record(FLAGS.log_dir, resume is not None, command)
         try:
             with tf.Graph().as_default(), nn.make_session(get_tf_config()):
                 seed_everything(FLAGS.seed)

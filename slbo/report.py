@@ -10,12 +10,16 @@ colour per variant; each --reference (a published number, e.g. `MBBLHalfCheetah 
 "MBBL SLBO"`) is drawn as a black point with an error bar in its environment's panel and listed under
 the table. runs.csv lists every run: seed, stages and real steps reached, final return and
 the wall-clock time from its first to its last log record (a resumed run's includes the interruption).
+Run directories may also be exported logs (log.json.gz; `--export-logs DEST` writes them).
 
 A run's return "at S steps" is its last evaluation made with at most S real steps collected; runs
 that have not collected S steps yet are left out of that column (the n in each cell counts the
-seeds). The variant is named from algorithm, model.va_norm and model.value_update_interval (slbo,
-mle, va-l1, va-l2-refit20, MF); runs of one environment and variant that differ in other flags
-get those flags appended to the name, so different experiments are never averaged together.
+seeds; a seed run twice counts once, and the report names it). The variant is named from
+algorithm, model.va_norm and model.value_update_interval (slbo, mle, va-l1, va-l2-refit20, MF);
+runs of one environment and variant that differ in other flags get those flags appended to the
+name, so different experiments are never averaged together. Rows whose runs differ in code,
+library versions or CPU kind (their provenance.json) are marked †; report.md ends with the
+provenance of all its runs.
 """
 from __future__ import annotations
 
@@ -412,7 +416,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         text += "\nSeeds run more than once (each seed is one sample):\n\n" + "".join(f"- {d}\n" for d in duplicates)
     unfinished = sum(run.final is None for run in counted)
     if unfinished:
-        text += f"\n{unfinished} of {len(counted)} runs have not finished; they count in the step columns they reached.\n"
+        text += (f"\n{unfinished} of {len(counted)} runs have not finished; they count in the step columns they "
+                 f"reached.\n")
     if references:
         text += "\nPublished references (in the figure as black points):\n\n" + "".join(
             f"- {r.env} at {format_steps(r.steps)} steps: {r.mean:g} ± {r.err:g} ({r.label})\n" for r in references)
