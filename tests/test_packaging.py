@@ -40,9 +40,12 @@ def test_requirement_files_match_pyproject():
 
 
 def pins(path: str) -> dict:
-    """name -> version of a constraints file's `name==version` lines."""
+    """name -> version of a constraints file's `name==version [; marker]` lines whose marker holds here."""
+    from packaging.requirements import Requirement
+
     with open(path) as f:
-        return dict(line.strip().split("==") for line in f if line.strip() and not line.startswith("#"))
+        requirements = [Requirement(line.strip()) for line in f if line.strip() and not line.startswith("#")]
+    return {r.name: str(r.specifier).lstrip("=") for r in requirements if r.marker is None or r.marker.evaluate()}
 
 
 def test_constraints_pin_every_requirement_within_its_range():
@@ -86,3 +89,13 @@ def test_pin_script_writes_the_running_environment(tmp_path):
     assert written["numpy"] == numpy.__version__ and written["pyyaml"] == pyyaml.__version__
     assert not {"va-slbo", "pip", "setuptools"} & set(written)
     assert list(written) == sorted(written)
+    # A pin carries a marker exactly when its release leaves out one of the project's Pythons (3.10-3.12).
+    from importlib.metadata import metadata
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+
+    for line in out.read_text().splitlines()[3:]:
+        requirement = Requirement(line)
+        requires = SpecifierSet(metadata(requirement.name)["Requires-Python"] or "")
+        supports_all = all(requires.contains(f"3.{minor}.0") for minor in (10, 11, 12))
+        assert (requirement.marker is None) == supports_all, line
