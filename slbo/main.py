@@ -38,6 +38,7 @@ from slbo.utils.flags import N_TEST_ENVS, parse_flags  # noqa: E402
 from slbo.utils.fused_runner import FusedRunner  # noqa: E402
 from slbo.utils.OU_noise import OUNoise  # noqa: E402
 from slbo.run.preflight import FINISHED, UNFINISHED, clear_run_files, preflight  # noqa: E402
+from slbo.run import provenance  # noqa: E402
 from slbo.run.progress import StageProgress  # noqa: E402
 from slbo.run.resume import read_resume, restore_resume, save_resume  # noqa: E402
 from slbo.utils.runner import Runner  # noqa: E402
@@ -143,7 +144,8 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
 
     wandb = WandbLogger()
     if FLAGS.use_wandb:
-        wandb.start(FLAGS.wandb_project_name, FLAGS.wandb_group_name, FLAGS.run_id, FLAGS.as_dict(), FLAGS.log_dir,
+        wandb.start(FLAGS.wandb_project_name, FLAGS.wandb_group_name, FLAGS.run_id,
+                    {**FLAGS.as_dict(), "provenance": provenance.read(FLAGS.log_dir)}, FLAGS.log_dir,
                     resume_id=loop["wandb_id"])
     where = "setup"  # the stage and iteration in progress, for error messages
 
@@ -347,6 +349,8 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     with SignalGuard() as guard:
         sink = open_log_dir(FLAGS, resume)
         logger.info("log_dir = %s", FLAGS.log_dir)
+        command = sys.argv[:1] + list(sys.argv[1:] if argv is None else argv)
+        provenance.record(FLAGS.log_dir, resume is not None, command)
         try:
             with tf.Graph().as_default(), nn.make_session(get_tf_config()):
                 seed_everything(FLAGS.seed)

@@ -1,4 +1,6 @@
-"""`make_env(id)`: the public way to build an environment. Adding an env = a module + one line here."""
+"""`make_env(id)`: the public way to build an environment. Adding an env = a module + one line here
+(docs/ENVS.md, "Adding a task"); until then, `env.id=package.module:Class` runs a task of any
+importable module."""
 from __future__ import annotations
 
 import importlib
@@ -57,22 +59,42 @@ REGISTRY: Dict[str, str] = {
 
 
 def env_family(env_id: str) -> str:
-    """"rllab" or "MBBL", from where the env's class lives."""
+    """"rllab", "MBBL" or "other" (a task of one's own), from where the env's class lives."""
     check_env_id(env_id)
-    return "rllab" if REGISTRY[env_id].startswith(_RLLAB + ".") else "MBBL"
+    path = _import_path(env_id)
+    return "rllab" if path.startswith(_RLLAB + ".") else "MBBL" if path.startswith(_MBBL + ".") else "other"
+
+
+def _import_path(env_id: str) -> str:
+    """The "module:Class" an id stands for: its registry line, or the id itself when it is one."""
+    return REGISTRY.get(env_id, env_id)
 
 
 def check_env_id(env_id: str) -> None:
-    if env_id not in REGISTRY:
+    if ":" in env_id and env_id not in REGISTRY:
+        _load_class(env_id)
+    elif env_id not in REGISTRY:
         ids = sorted(REGISTRY)
         close = nearest(env_id, ids, n=len(ids))
         raise ConfigError(f"unknown env.id {env_id!r}; valid ids (nearest first): {', '.join(close)}")
 
 
+def _load_class(path: str) -> type:
+    """The env class at "module:Class"; a ConfigError (one line) when it cannot be loaded."""
+    module, _, name = path.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except Exception as e:  # the user's module may fail in any way; say so in one line
+        raise ConfigError(f"env.id {path!r}: cannot load {name!r} from module {module!r} "
+                          f"({type(e).__name__}: {e})") from None
+    if not (isinstance(cls, type) and issubclass(cls, BaseModelBasedEnv)):
+        raise ConfigError(f"env.id {path!r} is not an env class (a subclass of slbo.envs.BaseModelBasedEnv)")
+    return cls
+
+
 def env_class(env_id: str) -> type:
     check_env_id(env_id)
-    module, name = REGISTRY[env_id].split(":")
-    return getattr(importlib.import_module(module), name)
+    return _load_class(_import_path(env_id))
 
 
 def make_env(env_id: str) -> BaseModelBasedEnv:

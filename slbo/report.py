@@ -10,12 +10,16 @@ colour per variant; each --reference (a published number, e.g. `MBBLHalfCheetah 
 "MBBL SLBO"`) is drawn as a black point with an error bar in its environment's panel and listed under
 the table. runs.csv lists every run: seed, stages and real steps reached, final return and
 the wall-clock time from its first to its last log record (a resumed run's includes the interruption).
+Run directories may also be exported logs (log.json.gz; `--export-logs DEST` writes them).
 
 A run's return "at S steps" is its last evaluation made with at most S real steps collected; runs
 that have not collected S steps yet are left out of that column (the n in each cell counts the
-seeds). The variant is named from algorithm, model.va_norm and model.value_update_interval (slbo,
-mle, va-l1, va-l2-refit20, MF); runs of one environment and variant that differ in other flags
-get those flags appended to the name, so different experiments are never averaged together.
+seeds; a seed run twice counts once, and the report names it). The variant is named from
+algorithm, model.va_norm and model.value_update_interval (slbo, mle, va-l1, va-l2-refit20, MF);
+runs of one environment and variant that differ in other flags get those flags appended to the
+name, so different experiments are never averaged together. Rows whose runs differ in code,
+library versions or CPU kind (their provenance.json) are marked †; report.md ends with the
+provenance of all its runs.
 """
 from __future__ import annotations
 
@@ -28,13 +32,15 @@ import math
 import os
 import re
 import sys
-from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Collection, Dict, List, NoReturn, Optional, Sequence, Tuple
 
 import numpy as np
 import yaml
 
 from lunzi.config import ConfigError, flatten
 from lunzi.logger import TIME_FORMAT
+from slbo import logs
+from slbo.run import provenance
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -56,6 +62,7 @@ class RunLog:
     curve: List[Tuple[int, float]]  # (cum_steps, return) of every stage and final evaluation, in order
     final: Optional[Tuple[int, float]]  # the "final" record, when the run finished
     elapsed_s: float  # from the first to the last record of log.json
+    provenance: List[Dict[str, Any]] = dataclasses.field(default_factory=list)  # provenance.json's entries
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +115,7 @@ def load_run(log_dir: str) -> RunLog:
     with open(os.path.join(log_dir, "config.yml")) as f:
         flags = flatten(yaml.safe_load(f) or {})
     curve, final, first, last = [], None, None, None
-    with open(os.path.join(log_dir, "log.json"), errors="replace") as f:
+    with logs.open_log(log_dir) as f:
         for line in f:
             stamp = re.match(r'\{"time": "([^"]+)"', line)  # read without parsing the whole line
             if stamp:
@@ -130,16 +137,16 @@ def load_run(log_dir: str) -> RunLog:
             if record["tag"] == "final":
                 final = point
     return RunLog(log_dir, str(flags.get("env.id", "?")), variant_name(flags), str(flags.get("algorithm", "slbo")),
-                  flags, curve, final, _elapsed_seconds(first, last))
+                  flags, curve, final, _elapsed_seconds(first, last), provenance.read(log_dir))
 
 
 def find_runs(dirs: Sequence[str]) -> List[str]:
-    """Every directory under `dirs` holding a config.yml and a log.json (each once)."""
+    """Every directory under `dirs` holding a config.yml and a log.json or log.json.gz (each once)."""
     found = {}
     for top in dirs:
         for root, subdirs, files in os.walk(top):
             subdirs[:] = sorted(d for d in subdirs if d != "wandb")
-            if "config.yml" in files and "log.json" in files:
+            if logs.is_run(files):
                 found.setdefault(os.path.realpath(root), root)
     return sorted(found.values())
 
@@ -154,6 +161,40 @@ def distinguish_variants(runs: List[RunLog]) -> None:
         differ = [k for k in keys if len({repr(run.flags.get(k)) for run in members}) > 1]
         for run in members if differ else []:
             run.variant += " [" + ", ".join(f"{k}={run.flags.get(k)}" for k in differ) + "]"
+
+
+def distinct_seeds(runs: Sequence[RunLog]) -> Tuple[List[RunLog], List[str]]:
+    """One run per env, variant and seed — the one that got furthest (then the first by path) — so a
+    seed run twice is one sample, not two; and a line for each seed that was run more than once."""
+    by_seed: Dict[Tuple[str, str, Any], List[RunLog]] = {}
+    for run in sorted(runs, key=lambda r: r.log_dir):
+        by_seed.setdefault((run.env, run.variant, run.flags.get("seed")), []).append(run)
+    kept, notes = [], []
+    for (env, variant, seed), group in by_seed.items():
+        best = max(group, key=lambda r: (r.final is not None, len(r.curve), -group.index(r)))
+        kept.append(best)
+        if len(group) > 1:
+            names = [os.path.basename(os.path.normpath(r.log_dir)) for r in group]
+            notes.append(f"{env} {variant}: seed {seed} has {len(group)} runs ({', '.join(names)}); counted once, "
+                         f"as {os.path.basename(os.path.normpath(best.log_dir))}")
+    return kept, notes
+
+
+def mixed_provenance(runs: Sequence[RunLog]) -> Dict[Tuple[str, str], List[str]]:
+    """(env, variant) -> what differs among its runs' code, library versions, devices or CPU kind
+    (from their provenance.json; runs without one count as unknown when others have one)."""
+    groups: Dict[Tuple[str, str], List[RunLog]] = {}
+    for run in runs:
+        groups.setdefault((run.env, run.variant), []).append(run)
+    marked = {}
+    for key, group in groups.items():
+        differs = provenance.mixed(entry for run in group for entry in run.provenance)
+        unknown = sum(not run.provenance for run in group)
+        if unknown and unknown < len(group):
+            differs.append(f"no provenance.json: {unknown} of {len(group)} runs")
+        if differs:
+            marked[key] = differs
+    return marked
 
 
 def value_at(run: RunLog, steps: int) -> Optional[float]:
@@ -220,14 +261,16 @@ def _cell_text(cell: Optional[Cell]) -> str:
     return f"{cell.mean:.1f}{sem} (n={cell.n})"
 
 
-def markdown(cells: Sequence[Cell], step_points: Sequence[int]) -> str:
+def markdown(cells: Sequence[Cell], step_points: Sequence[int], marked: Collection[Tuple[str, str]] = ()) -> str:
+    """The table; the rows in `marked` (env, variant) get a † (their runs mix code or library versions)."""
     columns = ["final"] + [str(p) for p in step_points]
     by_key = {(c.env, c.variant, c.at): c for c in cells}
     rows = list(dict.fromkeys((c.env, c.variant) for c in cells))
     header = ["environment", "variant", "final"] + [f"at {format_steps(p)} steps" for p in step_points]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for env, variant in rows:
-        lines.append("| " + " | ".join([env, variant] + [_cell_text(by_key.get((env, variant, col)))
+        shown = variant + " †" * ((env, variant) in marked)
+        lines.append("| " + " | ".join([env, shown] + [_cell_text(by_key.get((env, variant, col)))
                                                          for col in columns]) + " |")
     return ("Real-env return (`return mean Real Env`), mean ± standard error across seeds (n = seeds).\n\n"
             + "\n".join(lines) + "\n")
@@ -334,6 +377,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--reference", nargs=5, action="append", default=[],
                         metavar=("ENV", "STEPS", "MEAN", "ERR", "LABEL"),
                         help="a published result drawn in ENV's panel, e.g. MBBLHalfCheetah 200k 1097.7 166.4 'MBBL SLBO'")
+    parser.add_argument("--export-logs", metavar="DEST",
+                        help="also write each run's log.json (gzip-compressed), config.yml and provenance.json "
+                             "to DEST/<DIR's name>/<run>/, which this command reads as it reads run directories")
     try:
         args = parser.parse_args(argv)
         step_points = sorted({parse_steps(s) for s in args.steps})
@@ -341,6 +387,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for d in args.dirs:
             if not os.path.isdir(d):
                 raise ConfigError(f"not a directory: {d}")
+        if args.export_logs and os.path.exists(args.export_logs) and not os.path.isdir(args.export_logs):
+            raise ConfigError(f"--export-logs {args.export_logs} exists and is not a directory")
         run_dirs = find_runs(args.dirs)
         if not run_dirs:
             raise ConfigError(f"no runs (directories with config.yml and log.json) under {', '.join(args.dirs)}")
@@ -356,21 +404,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("error: none of the runs has an evaluation yet", file=sys.stderr)
         return 2
     distinguish_variants(runs)
-    cells = table(runs, step_points)
+    counted, duplicates = distinct_seeds(runs)
+    cells = table(counted, step_points)
+    marked = mixed_provenance(counted)
     out = args.out or args.dirs[0]
     os.makedirs(out, exist_ok=True)
-    text = markdown(cells, step_points)
-    unfinished = sum(run.final is None for run in runs)
+    text = markdown(cells, step_points, marked)
+    text += "".join(f"\n† {env} {variant} mixes runs that differ — {'; '.join(what)}.\n"
+                    for (env, variant), what in marked.items())
+    if duplicates:
+        text += "\nSeeds run more than once (each seed is one sample):\n\n" + "".join(f"- {d}\n" for d in duplicates)
+    unfinished = sum(run.final is None for run in counted)
     if unfinished:
-        text += f"\n{unfinished} of {len(runs)} runs have not finished; they count in the step columns they reached.\n"
+        text += (f"\n{unfinished} of {len(counted)} runs have not finished; they count in the step columns they "
+                 f"reached.\n")
     if references:
         text += "\nPublished references (in the figure as black points):\n\n" + "".join(
             f"- {r.env} at {format_steps(r.steps)} steps: {r.mean:g} ± {r.err:g} ({r.label})\n" for r in references)
+    text += (f"\n## Provenance of these runs\n\nFrom each run's provenance.json (its start and every resume), "
+             f"{len(runs)} runs:\n\n" + "\n".join(provenance.describe([run.provenance for run in runs])) + "\n")
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(text)
     write_csv(cells, os.path.join(out, "report.csv"))
     write_runs_csv(runs, os.path.join(out, "runs.csv"))
-    plot_curves(runs, os.path.join(out, "curves.png"), references)
+    plot_curves(counted, os.path.join(out, "curves.png"), references)
+    if args.export_logs:
+        exported = logs.export(run_dirs, args.dirs, args.export_logs)
+        print(f"exported the logs of {len(exported)} runs to {args.export_logs}")
     print(text)
     print(f"wrote {os.path.join(out, 'report.md')}, report.csv, runs.csv and curves.png ({len(runs)} runs)")
     return 0

@@ -2,8 +2,10 @@
 (tests/test_sweep.py checks the report on real runs of a sweep.)"""
 from __future__ import annotations
 
+import copy
 import csv
 import datetime
+import gzip
 import json
 import math
 import os
@@ -21,9 +23,10 @@ from tests.conftest import ROOT
 
 def write_run(log_dir: str, algorithm: str = "slbo", env: str = "HalfCheetah", seed: int = 1,
               curve: Sequence[Tuple[int, object]] = (), final: Optional[Tuple[int, float]] = None,
-              seconds_apart: float = 0.0, **flags: object) -> str:
-    """A run directory as slbo/main.py leaves it: config.yml and log.json with info, iteration,
-    stage and (when finished) final records, `seconds_apart` between consecutive records."""
+              seconds_apart: float = 0.0, provenance: Optional[List[dict]] = None, **flags: object) -> str:
+    """A run directory as slbo/main.py leaves it: config.yml, provenance.json (when given) and
+    log.json with info, iteration, stage and (when finished) final records, `seconds_apart` between
+    consecutive records."""
     os.makedirs(log_dir, exist_ok=True)
     config = {"algorithm": algorithm, "seed": seed, "log_dir": log_dir, "run_id": os.path.basename(log_dir),
               "env": {"id": env}, "model": {"va_norm": "l1", "value_update_interval": 0, "lr": 0.001},
@@ -33,6 +36,9 @@ def write_run(log_dir: str, algorithm: str = "slbo", env: str = "HalfCheetah", s
         config.setdefault(group, {})[name] = value
     with open(os.path.join(log_dir, "config.yml"), "w") as f:
         yaml.safe_dump(config, f)
+    if provenance is not None:
+        with open(os.path.join(log_dir, "provenance.json"), "w") as f:
+            json.dump(provenance, f)
     lines = [{"level": "info", "message": f"log_dir = {log_dir}"}]
     for stage, (cum, value) in enumerate(curve):
         lines.append({"level": "metrics", "tag": "stage", "metrics": {
@@ -253,3 +259,115 @@ def test_bad_reference_is_one_line_and_exit_2(runs, tmp_path, values):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "--reference" in lines[0]
+
+
+@pytest.fixture(scope="module")
+def entry() -> dict:
+    """A provenance entry as slbo/main.py records it on this machine, from a clean checkout."""
+    from slbo.run.provenance import collect
+
+    entry = collect("start", ["slbo/main.py", "--set", "seed=1"])
+    entry["code"].update(commit="0123456789abcdef" * 2 + "01234567", dirty=False, diff_sha256=None)
+    return entry
+
+
+def changed(entry: dict, **versions: str) -> dict:
+    other = copy.deepcopy(entry)
+    other["versions"].update(versions)
+    return other
+
+
+def test_a_seed_run_twice_is_one_sample_and_is_reported(tmp_path):
+    top = tmp_path / "sweep"
+    # The same seed twice, with the same result: one sample, not n = 2 with a standard error of 0.
+    for name in ("slbo_seed1", "slbo_seed1_again"):
+        write_run(str(top / name), "slbo", seed=1, curve=[(0, -300.0)], final=(1000, -270.1))
+    # mle: seeds 1 and 2, seed 2 twice, once unfinished; the finished run is the one counted.
+    write_run(str(top / "mle_seed1"), "mle", seed=1, curve=[(0, 1.0)], final=(1000, 10.0))
+    write_run(str(top / "mle_seed2"), "mle", seed=2, curve=[(0, 2.0)])
+    write_run(str(top / "mle_seed2_rerun"), "mle", seed=2, curve=[(0, 2.0)], final=(1000, 30.0))
+    out = tmp_path / "out"
+    result = report([top, "--out", out])
+    assert result.returncode == 0, result.stderr
+    text = (out / "report.md").read_text()
+    assert "| HalfCheetah | slbo | -270.1 (n=1) |" in text
+    assert "| HalfCheetah | mle | 20.0 ± 10.0 (n=2) |" in text
+    assert ("- HalfCheetah slbo: seed 1 has 2 runs (slbo_seed1, slbo_seed1_again); counted once, as slbo_seed1"
+            in text)
+    assert "- HalfCheetah mle: seed 2 has 2 runs (mle_seed2, mle_seed2_rerun); counted once, as mle_seed2_rerun" in text
+    assert "have not finished" not in text  # the unfinished duplicate is not counted
+    with open(out / "runs.csv") as f:
+        assert len(list(csv.DictReader(f))) == 5  # every run is still listed
+
+    from slbo.report import distinct_seeds, find_runs, load_run, plot_curves
+    counted, _ = distinct_seeds([load_run(d) for d in find_runs([str(top)])])
+    fig = plot_curves(counted)
+    assert sorted(line.get_label() for line in fig.axes[0].get_lines()) == ["mle (n=2)", "slbo (n=1)"]
+
+
+def test_rows_mixing_code_or_versions_are_marked_and_the_report_ends_with_provenance(tmp_path, entry):
+    top = tmp_path / "sweep"
+    older = changed(entry, numpy="1.26.4")
+    write_run(str(top / "slbo_seed1"), "slbo", seed=1, curve=[(0, 1.0)], final=(1000, 5.0), provenance=[entry])
+    # Started under one numpy, resumed under another: the run itself mixes them.
+    write_run(str(top / "slbo_seed2"), "slbo", seed=2, curve=[(0, 1.0)], final=(1000, 7.0),
+              provenance=[older, {**entry, "event": "resume"}])
+    for seed in (1, 2):
+        write_run(str(top / f"mle_seed{seed}"), "mle", seed=seed, curve=[(0, 1.0)], final=(1000, 3.0),
+                  provenance=[entry])
+    write_run(str(top / "va_seed1"), "va", seed=1, curve=[(0, 1.0)], final=(1000, 2.0))
+    write_run(str(top / "va_seed2"), "va", seed=2, curve=[(0, 1.0)], final=(1000, 4.0), provenance=[entry])
+    out = tmp_path / "out"
+    result = report([top, "--out", out])
+    assert result.returncode == 0, result.stderr
+    text = (out / "report.md").read_text()
+    assert "| HalfCheetah | slbo † | 6.0 ± 1.0 (n=2) |" in text
+    assert "| HalfCheetah | mle | 3.0 ± 0.0 (n=2) |" in text
+    assert f"† HalfCheetah slbo mixes runs that differ — numpy: {entry['versions']['numpy']} / 1.26.4." in text
+    assert "† HalfCheetah va-l1 mixes runs that differ — no provenance.json: 1 of 2 runs." in text
+    assert "mle mixes" not in text
+    assert read_csv(out / "report.csv")[("HalfCheetah", "slbo", "final")]["n"] == "2"  # the csv keys stay plain
+    provenance = text.split("## Provenance of these runs\n", 1)[1]
+    items = [line for line in provenance.splitlines() if line.startswith("- ")]
+    assert items[0] == "- code: commit 0123456789 (5 runs)"
+    assert f"- numpy: {entry['versions']['numpy']} (5 runs), 1.26.4 (1 run)" in items
+    assert f"- tensorflow: {entry['versions']['tensorflow']} (5 runs)" in items
+    assert f"- devices: {', '.join(entry['devices'])} (5 runs)" in items
+    assert any(item.startswith(f"- CPU: {entry['cpu']['model']}") for item in items)
+    assert items[-1] == "- no provenance.json: 1 run (made before runs recorded it)"
+    assert text.rstrip().endswith(items[-1])  # the report ends with its runs' provenance
+
+
+def test_report_of_exported_logs_equals_report_of_the_run_directories(runs, tmp_path, entry):
+    top, _ = runs
+    for run in ("HalfCheetah_slbo_seed1", "HalfCheetah_va_seed2"):
+        with open(top / run / "provenance.json", "w") as f:
+            json.dump([changed(entry, numpy="1.0.0") if run.endswith("2") else entry], f)
+    (top / "HalfCheetah_slbo_seed1" / "final.npz").write_bytes(b"checkpoint")  # never exported
+    exported = tmp_path / "logs"
+    result = report([top, "--steps", "2k", "--out", tmp_path / "from_runs", "--export-logs", exported])
+    assert result.returncode == 0, result.stderr
+    assert "exported the logs of 7 runs to" in result.stdout
+    slbo = exported / "sweep" / "HalfCheetah_slbo_seed1"
+    assert sorted(os.listdir(slbo)) == ["config.yml", "log.json.gz", "provenance.json"]
+    assert sorted(os.listdir(exported / "sweep" / "deeper" / "Hopper_mle_seed1")) == ["config.yml", "log.json.gz"]
+    with gzip.open(slbo / "log.json.gz", "rb") as f:
+        assert f.read() == (top / "HalfCheetah_slbo_seed1" / "log.json").read_bytes()
+    first_export = (slbo / "log.json.gz").read_bytes()
+
+    result = report([exported / "sweep", "--steps", "2k", "--out", tmp_path / "from_logs",
+                     "--export-logs", tmp_path / "again"])
+    assert result.returncode == 0, result.stderr
+    for name in ("report.md", "report.csv", "runs.csv"):
+        assert (tmp_path / "from_logs" / name).read_text() == (tmp_path / "from_runs" / name).read_text(), name
+    assert "| HalfCheetah | va-l2-refit20 † |" in (tmp_path / "from_logs" / "report.md").read_text()
+    # The same log compresses to the same bytes, so re-exporting leaves a committed file unchanged.
+    assert (tmp_path / "again" / "sweep" / "HalfCheetah_slbo_seed1" / "log.json.gz").read_bytes() == first_export
+
+
+def test_export_to_a_file_is_one_line_and_exit_2(runs, tmp_path):
+    top, _ = runs
+    (tmp_path / "taken").write_text("x")
+    result = report([top, "--out", tmp_path / "out", "--export-logs", tmp_path / "taken"])
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "--export-logs" in result.stderr
+    assert not (tmp_path / "out").exists()

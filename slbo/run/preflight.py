@@ -15,7 +15,7 @@ from slbo.partial_envs import env_class
 
 FRESH, UNFINISHED, FINISHED = "fresh", "unfinished", "finished"
 # What a run writes; `ckpt.overwrite=1` removes these (and nothing else) before starting afresh.
-RUN_FILES = ("log.json", "config.yml", "final.npz", "stage-*.npz", "resume-*.npz", ".tmp-*")
+RUN_FILES = ("log.json", "config.yml", "provenance.json", "final.npz", "stage-*.npz", "resume-*.npz", ".tmp-*")
 
 
 def is_finished(log_dir: str) -> bool:

@@ -1,0 +1,54 @@
+"""A run's logs as `slbo.report` reads them: a run directory (config.yml, log.json and, since runs
+record it, provenance.json) or its export, in which log.json is gzip-compressed
+(log.json.gz) and nothing else is kept — no checkpoints, no buffers. Exported logs are small
+enough to commit beside a figure, and the report reads them exactly as it reads run directories."""
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from typing import Collection, List, Sequence, TextIO
+
+LOG, COMPRESSED_LOG = "log.json", "log.json.gz"
+KEPT_BESIDE = ("config.yml", "provenance.json")  # what an export keeps besides the log
+
+
+def is_run(files: Collection[str]) -> bool:
+    """Whether a directory holding `files` is a run (or an exported run)."""
+    return "config.yml" in files and (LOG in files or COMPRESSED_LOG in files)
+
+
+def open_log(run_dir: str) -> TextIO:
+    """The run's log.json, or its compressed copy, as text (undecodable bytes replaced)."""
+    path = os.path.join(run_dir, LOG)
+    if os.path.isfile(path):
+        return open(path, errors="replace")
+    return gzip.open(os.path.join(run_dir, COMPRESSED_LOG), "rt", errors="replace")
+
+
+def export_path(run_dir: str, tops: Sequence[str], dest: str) -> str:
+    """DEST/<the top directory's name>/<the run's path under it>: a sweep's runs stay together."""
+    run = os.path.realpath(run_dir)
+    for top in tops:
+        top = os.path.realpath(top)
+        if run == top or run.startswith(top + os.sep):
+            return os.path.normpath(os.path.join(dest, os.path.basename(top), os.path.relpath(run, top)))
+    return os.path.join(dest, os.path.basename(run))
+
+
+def export(run_dirs: Sequence[str], tops: Sequence[str], dest: str) -> List[str]:
+    """Writes each run's log (gzip-compressed, byte-identical for the same log) and the files of
+    KEPT_BESIDE under `dest`; returns the exported directories."""
+    exported = []
+    for run_dir in run_dirs:
+        target = export_path(run_dir, tops, dest)
+        os.makedirs(target, exist_ok=True)
+        with open_log(run_dir) as src, open(os.path.join(target, COMPRESSED_LOG), "wb") as raw, \
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as out:
+            for line in src:
+                out.write(line.encode())
+        for name in KEPT_BESIDE:
+            if os.path.isfile(os.path.join(run_dir, name)):
+                shutil.copyfile(os.path.join(run_dir, name), os.path.join(target, name))
+        exported.append(target)
+    return exported
