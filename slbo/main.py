@@ -34,7 +34,7 @@ from slbo.networks import Networks, build_networks  # noqa: E402
 from slbo.partial_envs import make_env  # noqa: E402
 from slbo.run.checkpoint import atomic_write, load_arrays, load_module, save_arrays, save_modules  # noqa: E402
 from slbo.run.faults import Interrupted, NumericalError, SignalGuard, check_finite  # noqa: E402
-from slbo.utils.flags import N_TEST_ENVS, parse_flags  # noqa: E402
+from slbo.utils.flags import N_TEST_ENVS, VF_BATCH_SIZE, parse_flags  # noqa: E402
 from slbo.utils.fused_runner import FusedRunner  # noqa: E402
 from slbo.utils.OU_noise import OUNoise  # noqa: E402
 from slbo.run.preflight import FINISHED, UNFINISHED, clear_run_files, preflight  # noqa: E402
@@ -100,7 +100,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
         loss_mod.build_backward(FLAGS.model.lr, FLAGS.model.weight_decay)
     algo = TRPO(dim_state, dim_action, policy, vfn, max_kl=FLAGS.TRPO.max_kl, n_cg_iters=FLAGS.TRPO.n_cg_iters,
                 cg_damping=FLAGS.TRPO.cg_damping, vf_lr=FLAGS.TRPO.vf_lr, n_vf_iters=FLAGS.TRPO.n_vf_iters,
-                in_graph=fused)
+                vf_batch_size=VF_BATCH_SIZE, in_graph=fused)
     tf.get_default_session().run(tf.global_variables_initializer())
 
     def real_runner(n_envs: int) -> Runner:

@@ -320,6 +320,18 @@ def plot_curves(runs: Sequence[RunLog], path: Optional[str] = None,
     return fig
 
 
+OUT_FILES = ("report.md", "report.csv", "runs.csv", "curves.png")
+
+
+def check_out(out: str) -> None:
+    """--out is always a directory: one that exists, or a new name that is not a file name."""
+    what = f"--out names the directory that gets {', '.join(OUT_FILES)}"
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ConfigError(f"--out {out} exists and is not a directory ({what})")
+    if not os.path.exists(out) and os.path.splitext(out)[1].lower() in (".md", ".csv", ".png"):
+        raise ConfigError(f"--out {out} looks like a file name; {what}: e.g. --out {os.path.splitext(out)[0]}")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise ConfigError(f"{message}; usage: python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT] "
@@ -330,7 +342,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _Parser(prog="python -m slbo.report", description="Tables and learning curves of many runs.")
     parser.add_argument("dirs", nargs="+", help="sweep or run directories (searched recursively)")
     parser.add_argument("--steps", nargs="*", default=[], help="real-step counts for extra columns, e.g. 200k 1M")
-    parser.add_argument("--out", help="where report.md, report.csv and curves.png go (default: the first DIR)")
+    parser.add_argument("--out", help="the directory (created if new) for report.md, report.csv, runs.csv and "
+                                      "curves.png (default: the first DIR)")
     parser.add_argument("--reference", nargs=5, action="append", default=[],
                         metavar=("ENV", "STEPS", "MEAN", "ERR", "LABEL"),
                         help="a published result drawn in ENV's panel, e.g. MBBLHalfCheetah 200k 1097.7 166.4 'MBBL SLBO'")
@@ -341,6 +354,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for d in args.dirs:
             if not os.path.isdir(d):
                 raise ConfigError(f"not a directory: {d}")
+        out = args.out or args.dirs[0]
+        check_out(out)
         run_dirs = find_runs(args.dirs)
         if not run_dirs:
             raise ConfigError(f"no runs (directories with config.yml and log.json) under {', '.join(args.dirs)}")
@@ -357,8 +372,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     distinguish_variants(runs)
     cells = table(runs, step_points)
-    out = args.out or args.dirs[0]
-    os.makedirs(out, exist_ok=True)
     text = markdown(cells, step_points)
     unfinished = sum(run.final is None for run in runs)
     if unfinished:
@@ -366,11 +379,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if references:
         text += "\nPublished references (in the figure as black points):\n\n" + "".join(
             f"- {r.env} at {format_steps(r.steps)} steps: {r.mean:g} ± {r.err:g} ({r.label})\n" for r in references)
-    with open(os.path.join(out, "report.md"), "w") as f:
-        f.write(text)
-    write_csv(cells, os.path.join(out, "report.csv"))
-    write_runs_csv(runs, os.path.join(out, "runs.csv"))
-    plot_curves(runs, os.path.join(out, "curves.png"), references)
+    try:
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "report.md"), "w") as f:
+            f.write(text)
+        write_csv(cells, os.path.join(out, "report.csv"))
+        write_runs_csv(runs, os.path.join(out, "runs.csv"))
+        plot_curves(runs, os.path.join(out, "curves.png"), references)
+    except OSError as e:
+        print(f"error: cannot write the report into {out}: {e.strerror or e}", file=sys.stderr)
+        return 2
     print(text)
     print(f"wrote {os.path.join(out, 'report.md')}, report.csv, runs.csv and curves.png ({len(runs)} runs)")
     return 0

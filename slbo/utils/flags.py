@@ -9,6 +9,7 @@ from lunzi.config import BaseFLAGS, ConfigError, MetaFLAGS, expand, one_of, pars
 
 ALGORITHMS = ("slbo", "mle", "va", "MF")
 N_TEST_ENVS = 4  # real envs that evaluate the policy, as in the published code
+VF_BATCH_SIZE = 64  # minibatch of TRPO's value fit, as in the published code
 VA_NORMS = ("l1", "l2")
 MODEL_LOSSES = ("L1", "L2", "MSE")
 
@@ -87,6 +88,9 @@ def make_flags() -> MetaFLAGS:
             def finalize(cls) -> None:
                 one_of("plan.rollout", cls.rollout, ("fused", "per_step"))
                 positive("plan", cls, ("max_steps", "n_trpo_samples"))
+                if cls.n_trpo_samples < VF_BATCH_SIZE:
+                    raise ConfigError(f"plan.n_trpo_samples must be >= {VF_BATCH_SIZE} (one minibatch of the value "
+                                      f"fit), got {cls.n_trpo_samples}")
                 if cls.n_envs is None:
                     cls.n_envs = max(cls.n_trpo_samples // cls.max_steps, 1)
                 if cls.n_envs < 1 or cls.n_envs * cls.max_steps != cls.n_trpo_samples:
@@ -207,8 +211,8 @@ def make_flags() -> MetaFLAGS:
 
             @classmethod
             def finalize(cls) -> None:
-                positive("TRPO", cls, ("max_kl", "vf_lr", "n_cg_iters"))
-                non_negative("TRPO", cls, ("cg_damping", "n_vf_iters", "ent_coef"))
+                positive("TRPO", cls, ("max_kl", "vf_lr", "n_cg_iters", "n_vf_iters"))
+                non_negative("TRPO", cls, ("cg_damping", "ent_coef"))
 
         class runner(BaseFLAGS):
             lambda_ = 0.95
