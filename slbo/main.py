@@ -39,7 +39,7 @@ from slbo.utils.fused_runner import FusedRunner  # noqa: E402
 from slbo.utils.OU_noise import OUNoise  # noqa: E402
 from slbo.run.preflight import FINISHED, UNFINISHED, clear_run_files, preflight  # noqa: E402
 from slbo.run.progress import StageProgress  # noqa: E402
-from slbo.run.resume import read_resume, restore_resume, save_resume  # noqa: E402
+from slbo.run.resume import read_resume, remove_resume_checkpoints, restore_resume, save_resume  # noqa: E402
 from slbo.utils.runner import Runner  # noqa: E402
 from slbo.utils.seeding import seed_everything  # noqa: E402
 from slbo.utils.tf_utils import get_tf_config  # noqa: E402
@@ -235,7 +235,6 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
         with guard.critical():
             if T % FLAGS.ckpt.n_save_stages == 0:
                 save_modules(os.path.join(FLAGS.log_dir, f"stage-{T}.npz"), checkpointed)
-                save_modules(os.path.join(FLAGS.log_dir, "final.npz"), checkpointed)
             if FLAGS.ckpt.n_save_stages == 1:
                 save_arrays(os.path.join(FLAGS.log_dir, f"stage-{T}.inc-buf.npz"),
                             {name: recent.data[name] for name in data_dtype.names})
@@ -294,6 +293,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
     progress.finish(loop["cum_steps"], metrics["return mean Real Env"])
     wandb.log({"stage_" + k.replace(" ", "_"): v for k, v in metrics.items()})
     wandb.finish()
+    remove_resume_checkpoints(FLAGS.log_dir)  # a finished run is never resumed
 
 
 def _records(arrays: Dict[str, np.ndarray], dtype: np.dtype) -> np.ndarray:

@@ -231,7 +231,7 @@ def run_state(run: Run, n_stages: int) -> str:
         return "finished"
     stages = _metric_records(run.log_dir, "stage")
     if stages:
-        return f"stopped in stage {stages[-1]['stage'] + 1}/{n_stages}"
+        return f"stopped in stage {stages[-1]['stage']}/{n_stages}"  # 0-based, as in the run's log
     return "started, no stage" if os.path.exists(os.path.join(run.log_dir, "log.json")) else "new"
 
 

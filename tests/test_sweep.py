@@ -395,3 +395,14 @@ def test_unreachable_cluster_address_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "no Ray cluster at 127.0.0.1:1" in result.stderr
     assert not os.path.exists(tmp_path / "runs")
+
+
+def test_list_numbers_stages_as_the_run_log_does(tmp_path):
+    """A run that died in stage 0 ("Starting Stage 0" in its log) is listed as stopped in stage 0."""
+    from slbo.sweep import Run, run_state
+
+    log_dir = tmp_path / "run"
+    log_dir.mkdir()
+    (log_dir / "log.json").write_text('{"level": "info", "message": "------ Starting Stage 0 --------"}\n'
+                                      '{"level": "metrics", "tag": "stage", "metrics": {"stage": 0, "cum_steps": 0}}\n')
+    assert run_state(Run("run", str(log_dir), ()), 2) == "stopped in stage 0/2"
