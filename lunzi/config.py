@@ -41,8 +41,8 @@ def flatten(tree: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
     return out
 
 
-def nearest(word: str, candidates: Sequence[str], n: int = 3) -> List[str]:
-    return difflib.get_close_matches(word, candidates, n=n, cutoff=0.0)
+def nearest(word: str, candidates: Sequence[str], n: int = 3, cutoff: float = 0.0) -> List[str]:
+    return difflib.get_close_matches(word, candidates, n=n, cutoff=cutoff)
 
 
 class MetaFLAGS(type):
@@ -72,17 +72,25 @@ class MetaFLAGS(type):
     def _full(cls, key: str) -> str:
         return f"{cls._path()}.{key}" if cls._path() else key
 
+    def leaves(cls) -> List[str]:
+        """Dotted names of every flag in this tree."""
+        return [cls._full(k) for k in flatten(cls.as_dict())]
+
     def _check_key(cls, key: str) -> None:
         if key not in cls.keys():
             names = [cls._full(k) for k in cls.keys()]
-            hint = ", ".join(nearest(cls._full(key), names))
-            raise ConfigError(f"unknown flag '{cls._full(key)}'; nearest valid keys: {hint}")
+            hint = nearest(cls._full(key), names)
+            if not cls._path():  # a top-level miss may name a flag of a group: `lr` -> model.lr, PPO.lr, ...
+                leaves = {name: name.rsplit(".", 1)[-1] for name in cls.leaves()}
+                close = nearest(key, sorted(set(leaves.values())), cutoff=0.8)
+                hint = [name for word in close for name, leaf in leaves.items() if leaf == word] or hint
+            raise ConfigError(f"unknown flag '{cls._full(key)}'; nearest valid keys: {', '.join(hint[:5])}")
 
     def merge(cls, other: Dict[str, Any]) -> None:
         if not isinstance(other, dict):
             raise ConfigError(f"'{cls._path() or 'config'}' must be a mapping of flags, got {other!r}")
         for key, value in other.items():
-            cls.set_value([str(key)], value)
+            cls.set_value(str(key).split("."), value)  # a dotted key means what it means in --set
 
     def set_value(cls, path: List[str], value: Any) -> None:
         key, *rest = path
@@ -223,6 +231,8 @@ def parse(cls: MetaFLAGS, argv: Optional[Sequence[str]] = None) -> None:
         if "=" not in item:
             raise ConfigError(f"--set item {item!r} must look like key.sub=value")
         path, value = item.split("=", 1)
+        if not value.strip():
+            raise ConfigError(f"--set item {item!r} has no value; give one (key=null for none)")
         try:
             parsed = yaml.safe_load(value)
         except yaml.YAMLError:

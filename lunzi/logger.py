@@ -17,10 +17,11 @@ def _colour(text: str, colour: str, enabled: bool) -> str:
 
 
 def _jsonable(value: Any) -> Any:
+    """Plain JSON values; a non-finite number becomes its string ("nan", "inf"), as JSON has none."""
     if isinstance(value, (np.floating, np.integer, np.bool_)):
-        return value.item()
+        value = value.item()
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return _jsonable(value.tolist())
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -34,13 +34,13 @@ from slbo.networks import Networks, build_networks  # noqa: E402
 from slbo.partial_envs import make_env  # noqa: E402
 from slbo.run.checkpoint import atomic_write, load_arrays, load_module, save_arrays, save_modules  # noqa: E402
 from slbo.run.faults import Interrupted, NumericalError, SignalGuard, check_finite  # noqa: E402
-from slbo.utils.flags import N_TEST_ENVS, parse_flags  # noqa: E402
+from slbo.utils.flags import N_TEST_ENVS, VF_BATCH_SIZE, parse_flags  # noqa: E402
 from slbo.utils.fused_runner import FusedRunner  # noqa: E402
 from slbo.utils.OU_noise import OUNoise  # noqa: E402
 from slbo.run.preflight import FINISHED, UNFINISHED, clear_run_files, preflight  # noqa: E402
 from slbo.run import provenance  # noqa: E402
 from slbo.run.progress import StageProgress  # noqa: E402
-from slbo.run.resume import read_resume, restore_resume, save_resume  # noqa: E402
+from slbo.run.resume import read_resume, remove_resume_checkpoints, restore_resume, save_resume  # noqa: E402
 from slbo.utils.runner import Runner  # noqa: E402
 from slbo.utils.seeding import seed_everything  # noqa: E402
 from slbo.utils.tf_utils import get_tf_config  # noqa: E402
@@ -101,7 +101,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
         loss_mod.build_backward(FLAGS.model.lr, FLAGS.model.weight_decay)
     algo = TRPO(dim_state, dim_action, policy, vfn, max_kl=FLAGS.TRPO.max_kl, n_cg_iters=FLAGS.TRPO.n_cg_iters,
                 cg_damping=FLAGS.TRPO.cg_damping, vf_lr=FLAGS.TRPO.vf_lr, n_vf_iters=FLAGS.TRPO.n_vf_iters,
-                in_graph=fused)
+                vf_batch_size=VF_BATCH_SIZE, in_graph=fused)
     tf.get_default_session().run(tf.global_variables_initializer())
 
     def real_runner(n_envs: int) -> Runner:
@@ -240,7 +240,6 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
         with guard.critical():
             if T % FLAGS.ckpt.n_save_stages == 0:
                 save_modules(os.path.join(FLAGS.log_dir, f"stage-{T}.npz"), checkpointed)
-                save_modules(os.path.join(FLAGS.log_dir, "final.npz"), checkpointed)
             if FLAGS.ckpt.n_save_stages == 1:
                 save_arrays(os.path.join(FLAGS.log_dir, f"stage-{T}.inc-buf.npz"),
                             {name: recent.data[name] for name in data_dtype.names})
@@ -301,6 +300,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
     progress.finish(loop["cum_steps"], metrics["return mean Real Env"])
     wandb.log({"stage_" + k.replace(" ", "_"): v for k, v in metrics.items()})
     wandb.finish()
+    remove_resume_checkpoints(FLAGS.log_dir)  # a finished run is never resumed
 
 
 def _records(arrays: Dict[str, np.ndarray], dtype: np.dtype) -> np.ndarray:

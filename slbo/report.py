@@ -363,6 +363,18 @@ def plot_curves(runs: Sequence[RunLog], path: Optional[str] = None,
     return fig
 
 
+OUT_FILES = ("report.md", "report.csv", "runs.csv", "curves.png")
+
+
+def check_out(out: str) -> None:
+    """--out is always a directory: one that exists, or a new name that is not a file name."""
+    what = f"--out names the directory that gets {', '.join(OUT_FILES)}"
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ConfigError(f"--out {out} exists and is not a directory ({what})")
+    if not os.path.exists(out) and os.path.splitext(out)[1].lower() in (".md", ".csv", ".png"):
+        raise ConfigError(f"--out {out} looks like a file name; {what}: e.g. --out {os.path.splitext(out)[0]}")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise ConfigError(f"{message}; usage: python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT] "
@@ -373,7 +385,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _Parser(prog="python -m slbo.report", description="Tables and learning curves of many runs.")
     parser.add_argument("dirs", nargs="+", help="sweep or run directories (searched recursively)")
     parser.add_argument("--steps", nargs="*", default=[], help="real-step counts for extra columns, e.g. 200k 1M")
-    parser.add_argument("--out", help="where report.md, report.csv and curves.png go (default: the first DIR)")
+    parser.add_argument("--out", help="the directory (created if new) for report.md, report.csv, runs.csv and "
+                                      "curves.png (default: the first DIR)")
     parser.add_argument("--reference", nargs=5, action="append", default=[],
                         metavar=("ENV", "STEPS", "MEAN", "ERR", "LABEL"),
                         help="a published result drawn in ENV's panel, e.g. MBBLHalfCheetah 200k 1097.7 166.4 'MBBL SLBO'")
@@ -389,6 +402,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 raise ConfigError(f"not a directory: {d}")
         if args.export_logs and os.path.exists(args.export_logs) and not os.path.isdir(args.export_logs):
             raise ConfigError(f"--export-logs {args.export_logs} exists and is not a directory")
+        out = args.out or args.dirs[0]
+        check_out(out)
         run_dirs = find_runs(args.dirs)
         if not run_dirs:
             raise ConfigError(f"no runs (directories with config.yml and log.json) under {', '.join(args.dirs)}")
@@ -407,8 +422,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     counted, duplicates = distinct_seeds(runs)
     cells = table(counted, step_points)
     marked = mixed_provenance(counted)
-    out = args.out or args.dirs[0]
-    os.makedirs(out, exist_ok=True)
     text = markdown(cells, step_points, marked)
     text += "".join(f"\n† {env} {variant} mixes runs that differ — {'; '.join(what)}.\n"
                     for (env, variant), what in marked.items())
@@ -423,11 +436,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f"- {r.env} at {format_steps(r.steps)} steps: {r.mean:g} ± {r.err:g} ({r.label})\n" for r in references)
     text += (f"\n## Provenance of these runs\n\nFrom each run's provenance.json (its start and every resume), "
              f"{len(runs)} runs:\n\n" + "\n".join(provenance.describe([run.provenance for run in runs])) + "\n")
-    with open(os.path.join(out, "report.md"), "w") as f:
-        f.write(text)
-    write_csv(cells, os.path.join(out, "report.csv"))
-    write_runs_csv(runs, os.path.join(out, "runs.csv"))
-    plot_curves(counted, os.path.join(out, "curves.png"), references)
+    try:
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "report.md"), "w") as f:
+            f.write(text)
+        write_csv(cells, os.path.join(out, "report.csv"))
+        write_runs_csv(runs, os.path.join(out, "runs.csv"))
+        plot_curves(counted, os.path.join(out, "curves.png"), references)
+    except OSError as e:
+        print(f"error: cannot write the report into {out}: {e.strerror or e}", file=sys.stderr)
+        return 2
     if args.export_logs:
         exported = logs.export(run_dirs, args.dirs, args.export_logs)
         print(f"exported the logs of {len(exported)} runs to {args.export_logs}")

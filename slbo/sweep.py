@@ -231,7 +231,7 @@ def run_state(run: Run, n_stages: int) -> str:
         return "finished"
     stages = _metric_records(run.log_dir, "stage")
     if stages:
-        return f"stopped in stage {stages[-1]['stage'] + 1}/{n_stages}"
+        return f"stopped in stage {stages[-1]['stage']}/{n_stages}"  # 0-based, as in the run's log
     return "started, no stage" if os.path.exists(os.path.join(run.log_dir, "log.json")) else "new"
 
 
@@ -292,6 +292,15 @@ def check_reachable(address: str) -> None:
                           f"or leave out --address to run on a local Ray") from None
 
 
+def check_schedulable(sweep: Sweep, cluster: Dict[str, float], where: str) -> None:
+    """Ray would wait forever, without a word, for a task that needs more than the whole cluster has."""
+    for key, resource, needed in (("num_cpus", "CPU", sweep.num_cpus), ("num_gpus", "GPU", sweep.num_gpus)):
+        if needed > cluster.get(resource, 0):
+            raise ConfigError(f"each run reserves resources.{key}={needed:g}, but the Ray cluster ({where}) has "
+                              f"{cluster.get(resource, 0):g} {resource}s in all, so no run could ever start; lower "
+                              f"resources.{key} in the sweep file, or give the cluster more {resource}s")
+
+
 def launch(sweep: Sweep, runs: Sequence[Run], address: Optional[str], local_cpus: Optional[int],
            out: TextIO) -> List[str]:
     """Runs `runs` as Ray tasks; prints one line per run as it ends; returns the names of failed runs."""
@@ -312,6 +321,7 @@ def launch(sweep: Sweep, runs: Sequence[Run], address: Optional[str], local_cpus
     # A scheduler's stop (SIGTERM) shuts Ray down as Ctrl-C does; set after ray.init, which sets its own.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
+        check_schedulable(sweep, ray.cluster_resources(), address or "local")
         task = ray.remote(num_cpus=sweep.num_cpus, num_gpus=sweep.num_gpus)(execute_run)
         pending = {task.options(name=run.name).remote(list(run.argv), run.log_dir): run for run in runs}
         print(f"launched {len(runs)} runs on Ray ({address or 'local'}, cluster: "

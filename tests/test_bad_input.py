@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import yaml
 
+from lunzi.dataset import gen_dtype
 from slbo.main import run
+from slbo.run.preflight import env_dims
 from slbo.utils.flags import parse_flags
 from tests.conftest import TINY
 
@@ -26,6 +28,9 @@ def files(tmp_path):
     np.savez(tmp_path / "small_policy.npz", **{"policy/net.0.weight": np.zeros((24, 4), np.float32)})
     (tmp_path / "bufs").mkdir()
     np.savez(tmp_path / "bufs" / "stage-0.inc-buf.npz", state=np.zeros((1, 24)))
+    (tmp_path / "hopper_bufs").mkdir()  # a stage buffer another env's run wrote
+    hopper = gen_dtype(*env_dims("Hopper"))
+    np.savez(tmp_path / "hopper_bufs" / "stage-0.inc-buf.npz", **{n: np.zeros(5, hopper[n]) for n in hopper.names})
     old = tmp_path / "old_run"
     old.mkdir()
     previous = parse_flags(["-c", TINY, "-s", "algorithm=mle", f"log_dir={old}"])
@@ -48,10 +53,18 @@ CASES = [
      "expected (24, 32)"),
     (["ckpt.buf_load={d}/nowhere", "ckpt.buf_load_index=1"], "ckpt.buf_load {d}/nowhere: no such directory"),
     (["ckpt.buf_load={d}/bufs", "ckpt.buf_load_index=3"], "ckpt.buf_load {d}/bufs lacks stage-1.inc-buf.npz"),
+    (["ckpt.buf_load={d}/bufs", "ckpt.buf_load_index=1"],
+     "ckpt.buf_load {d}/bufs/stage-0.inc-buf.npz is not a stage buffer of this run: it lacks 'action'"),
+    (["ckpt.buf_load={d}/hopper_bufs", "ckpt.buf_load_index=1"],
+     "ckpt.buf_load {d}/hopper_bufs/stage-0.inc-buf.npz does not fit HalfCheetah-v2: 'state' has shape (5, 18), "
+     "expected (5, 24)"),
     (["ckpt.buf_load_index=-1", "ckpt.buf_load={d}/bufs"], "ckpt.buf_load_index must be >= 0, got -1"),
     (["ckpt.buf_load_index=2"], "ckpt.buf_load_index=2 needs ckpt.buf_load"),
     (["rollout.n_train_samples=0"], "rollout.n_train_samples must be > 0, got 0"),
     (["plan.n_trpo_samples=-400"], "plan.n_trpo_samples must be > 0, got -400"),
+    (["plan.max_steps=8", "plan.n_trpo_samples=32", "plan.n_envs=4"],
+     "plan.n_trpo_samples must be >= 64 (one minibatch of the value fit), got 32"),
+    (["TRPO.n_vf_iters=0"], "TRPO.n_vf_iters must be > 0, got 0"),
     (["model.multi_step=0"], "model.multi_step must be > 0, got 0"),
     (["model.value_update_interval=-1"], "model.value_update_interval must be >= 0 (0 disables refits), got -1"),
     (["TRPO.max_kl=.inf"], "TRPO.max_kl must be a finite number, got"),
@@ -59,7 +72,19 @@ CASES = [
     (["runner.gamma=1.5"], "runner.gamma must be in (0, 1] and runner.lambda_ in [0, 1], got 1.5 and 0.95"),
     (["rollout.n_test_samples=402"], "rollout.n_test_samples must be a multiple of 4 (the evaluation envs), got 402"),
     (["use_wandb=2"], "use_wandb=2 is not valid; valid values: 0, 1"),
-    (["seed=-5"], "seed must be >= 0 (0 draws one), got -5"),
+    (["seed=-5"], "seed must be in [0, 2**32 - 1] (0 draws one), got -5"),
+    (["seed=4294967296"], "seed must be in [0, 2**32 - 1] (0 draws one), got 4294967296"),
+    (["slbo.n_model_iters=0"], "slbo.n_model_iters must be > 0, got 0"),
+    (["rollout.n_test_samples=200"], "rollout.n_test_samples=200 is less than one episode per evaluation env: "
+                                     "it must be >= 4 x runner.max_steps = 400"),
+    (["rollout.n_test_samples=400", "plan.n_trpo_samples=800", "plan.n_envs=8"],
+     "rollout.n_test_samples=400 is less than one episode per model env: it must be >= plan.n_envs x "
+     "plan.max_steps = 800"),
+    (["model.multi_step=101"], "model.multi_step=101 is longer than any real episode: it must be <= "
+                               "runner.max_steps = 100"),
+    (["log_dir="], "--set item 'log_dir=' has no value; give one (key=null for none)"),
+    (["log_dir=''"], "log_dir must not be empty (leave it out for the default)"),
+    (["ckpt.model_load=''"], "ckpt.model_load must not be empty (leave it out, or null, for none)"),
     (["model.hidden_sizes=[]"], "model.hidden_sizes must be a non-empty list of positive ints, got []"),
     (["OUNoise.sigma=-0.1"], "OUNoise.sigma must be >= 0, got -0.1"),
     (["env.id=Reacher", "runner.max_steps=100"], "runner.max_steps=100 exceeds the horizon Reacher supports (50)"),

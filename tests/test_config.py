@@ -51,6 +51,14 @@ def test_set_nested_lists_and_coercion():
     assert flags.run_id == "123"
 
 
+def test_dotted_keys_in_yaml_files_like_set(tmp_path):
+    dotted = write(tmp_path, "dotted.yml", "slbo.n_stages: 3\nmodel: {lr: 0.5}\nmodel.multi_step: 4\n")
+    flags = parse_flags(["-c", dotted])
+    assert flags.slbo.n_stages == 3 and flags.model.multi_step == 4 and flags.model.lr == pytest.approx(0.5)
+    with pytest.raises(ConfigError, match="unknown flag 'slbo.n_stage'; nearest valid keys: slbo.n_stages"):
+        parse_flags(["-c", write(tmp_path, "typo.yml", "slbo.n_stage: 3\n")])
+
+
 def test_frozen_after_parsing():
     flags = parse_flags([])
     with pytest.raises(AttributeError):
@@ -62,6 +70,9 @@ def test_frozen_after_parsing():
 @pytest.mark.parametrize("argv, message", [
     (["-s", "model.lrr=0.1"], "unknown flag 'model.lrr'; nearest valid keys: model.lr"),
     (["-s", "modle.lr=0.1"], "unknown flag 'modle'; nearest valid keys: model"),
+    (["-s", "n_stages=5"], "unknown flag 'n_stages'; nearest valid keys: slbo.n_stages"),
+    (["-s", "lr=1e-3"], "unknown flag 'lr'; nearest valid keys: model.lr, PPO.lr"),
+    (["-s", "max_step=3"], "unknown flag 'max_step'; nearest valid keys: plan.max_steps, runner.max_steps"),
     (["-s", "model.lr=abc"], "model.lr must be a float, got 'abc'"),
     (["-s", "model.multi_step=1.5"], "model.multi_step must be an int, got 1.5"),
     (["-s", "model.hidden_sizes=[a]"], "model.hidden_sizes[0] must be an int, got 'a'"),

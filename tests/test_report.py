@@ -225,6 +225,22 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, make_args, message):
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize("make_out, message", [
+    (lambda p: p / "results.md", "--out {out} looks like a file name; --out names the directory that gets "
+                                 "report.md, report.csv, runs.csv, curves.png: e.g. --out {p}/results"),
+    (lambda p: p / "taken.txt", "--out {out} exists and is not a directory"),
+    (lambda p: p / "taken.txt" / "sub", "cannot write the report into {out}: Not a directory"),
+])
+def test_out_that_cannot_be_a_directory_is_one_line_and_exit_2(runs, tmp_path, make_out, message):
+    top, _ = runs
+    (tmp_path / "taken.txt").write_text("a colleague's notes")
+    out = make_out(tmp_path)
+    result = report([top, "--out", out])
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: " + message.format(out=out, p=tmp_path)), result.stderr
+    assert (tmp_path / "taken.txt").read_text() == "a colleague's notes" and not (tmp_path / "results.md").exists()
+
+
 def test_step_counts():
     from slbo.report import format_steps, parse_steps
 

@@ -371,8 +371,38 @@ def test_sweep_values_round_trip_through_main_py_parsing():
         assert yaml.safe_load(render(value)) == value
 
 
+def test_runs_larger_than_the_cluster_are_refused_not_left_waiting(netns, tmp_path):
+    with open(TINY_SWEEP) as f:
+        spec = yaml.safe_load(f)
+    spec["resources"] = {"num_cpus": 2, "num_gpus": 0}
+    path = tmp_path / "big.yml"
+    path.write_text(yaml.safe_dump(spec))
+    temp_dir = tempfile.mkdtemp(prefix="vr", dir="/tmp")
+    try:
+        result = cli("slbo.sweep", [path, "--dir", tmp_path / "runs", "--num-cpus", 1], netns, ray_env(temp_dir),
+                     timeout=120)
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]  # Ray warns on stderr too
+    assert result.returncode == 2 and len(errors) == 1, result.stderr
+    assert errors[0].startswith("error: each run reserves resources.num_cpus=2, but the Ray cluster (local) has "
+                                "1 CPUs in all, so no run could ever start"), result.stderr
+    assert "launched" not in result.stdout and not os.path.exists(tmp_path / "runs")
+
+
 def test_unreachable_cluster_address_is_one_line_and_exit_2(tmp_path):
     result = cli("slbo.sweep", [TINY_SWEEP, "--dir", tmp_path / "runs", "--address", "127.0.0.1:1"], timeout=60)
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "no Ray cluster at 127.0.0.1:1" in result.stderr
     assert not os.path.exists(tmp_path / "runs")
+
+
+def test_list_numbers_stages_as_the_run_log_does(tmp_path):
+    """A run that died in stage 0 ("Starting Stage 0" in its log) is listed as stopped in stage 0."""
+    from slbo.sweep import Run, run_state
+
+    log_dir = tmp_path / "run"
+    log_dir.mkdir()
+    (log_dir / "log.json").write_text('{"level": "info", "message": "------ Starting Stage 0 --------"}\n'
+                                      '{"level": "metrics", "tag": "stage", "metrics": {"stage": 0, "cum_steps": 0}}\n')
+    assert run_state(Run("run", str(log_dir), ()), 2) == "stopped in stage 0/2"

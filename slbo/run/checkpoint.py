@@ -10,11 +10,18 @@ import numpy as np
 import lunzi.nn as nn
 
 
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str, write) -> None:
     """Calls write(file) on a temporary file beside `path`, then renames it over `path`."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 would hide the file from colleagues
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

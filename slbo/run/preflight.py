@@ -122,12 +122,36 @@ def check_loads(FLAGS: MetaFLAGS) -> None:
     if FLAGS.ckpt.buf_load:
         if not os.path.isdir(FLAGS.ckpt.buf_load):
             raise ConfigError(f"ckpt.buf_load {FLAGS.ckpt.buf_load}: no such directory")
-        for i in range(FLAGS.ckpt.buf_load_index):
-            path = os.path.join(FLAGS.ckpt.buf_load, f"stage-{i}.inc-buf.npz")
+        paths = [os.path.join(FLAGS.ckpt.buf_load, f"stage-{i}.inc-buf.npz")
+                 for i in range(FLAGS.ckpt.buf_load_index)]
+        for i, path in enumerate(paths):
             if not os.path.isfile(path):
                 raise ConfigError(f"ckpt.buf_load {FLAGS.ckpt.buf_load} lacks stage-{i}.inc-buf.npz "
                                   f"(ckpt.buf_load_index={FLAGS.ckpt.buf_load_index} needs stages 0.."
                                   f"{FLAGS.ckpt.buf_load_index - 1})")
+        for path in paths:
+            check_buffer(FLAGS, path)
+
+
+def check_buffer(FLAGS: MetaFLAGS, path: str) -> None:
+    """A stage buffer must hold every field of this env's samples, with its shape (another env's
+    buffer would fail deep inside the first stage)."""
+    from lunzi.dataset import gen_dtype
+    shapes = _read_checkpoint("ckpt.buf_load", path)
+    dtype = gen_dtype(*env_dims(FLAGS.env.id))
+    for name in dtype.names:
+        if name not in shapes:
+            raise ConfigError(f"ckpt.buf_load {path} is not a stage buffer of this run: it lacks '{name}'")
+        expected = (shapes["state"][0], *dtype[name].shape)
+        if tuple(shapes[name]) != expected:
+            raise ConfigError(f"ckpt.buf_load {path} does not fit {FLAGS.env.id}: '{name}' has shape "
+                              f"{tuple(shapes[name])}, expected {expected}")
+
+
+def env_dims(env_id: str) -> tuple:
+    """(state dimension, action dimension) of an env."""
+    env = env_class(env_id)()
+    return env.observation_space.shape[0], env.action_space.shape[0]
 
 
 def expected_shapes(FLAGS: MetaFLAGS) -> Dict[str, Dict[str, tuple]]:
@@ -135,10 +159,8 @@ def expected_shapes(FLAGS: MetaFLAGS) -> Dict[str, Dict[str, tuple]]:
     import lunzi.nn  # noqa: F401  (graph mode)
     import tensorflow.compat.v1 as tf
     from slbo.networks import build_networks
-    env = env_class(FLAGS.env.id)()
-    dims = env.observation_space.shape[0], env.action_space.shape[0]
     with tf.Graph().as_default():
-        nets = build_networks(FLAGS, *dims)
+        nets = build_networks(FLAGS, *env_dims(FLAGS.env.id))
         return {name: {k: tuple(v.shape.as_list()) for k, v in getattr(nets, name).named_parameters().items()}
                 for name in ("policy", "model")}
 

@@ -1,4 +1,6 @@
-"""A one-line-per-stage progress display for a run: stage k/N, real steps, last return, ETA.
+"""A one-line-per-stage progress display for a run: stage T/N, real steps, last return, ETA.
+Stages are numbered 0..N-1 here as everywhere (log, checkpoints, `sweep --list`): "stage 3/8" is
+the fourth of eight stages, starting with three done.
 
 It writes only to a terminal (stderr by default) and never to log.json, so log files, CI logs and
 the stdout.log of sweep runs stay as they are.
@@ -44,7 +46,7 @@ class StageProgress:
         done = stage - self.first_stage
         eta = format_duration(elapsed / done * (self.n_stages - stage)) if done > 0 else "--"
         ret = f"{last_return:.1f}" if isinstance(last_return, (int, float)) and math.isfinite(last_return) else "n/a"
-        return [f"stage {min(stage + 1, self.n_stages)}/{self.n_stages}", f"real steps {cum_steps:,}",
+        return [f"stage {stage}/{self.n_stages}", f"real steps {cum_steps:,}",
                 f"last return {ret}", f"elapsed {format_duration(elapsed)}", f"ETA {eta}"]
 
     def stage(self, stage: int, cum_steps: int, last_return: float) -> None:

@@ -1,7 +1,8 @@
 """Exact resume. After every completed stage the loop writes `resume-T.npz`: every TF variable
 (networks, normalisers, optimiser slots), the train and dev buffers, the OU-noise state, the numpy
 and env RNG states, the loop counters and the length of log.json at that moment. Re-running the
-same command continues from the newest readable one."""
+same command continues from the newest readable one. A run deletes them once it has finished:
+finished runs are never resumed or overwritten."""
 from __future__ import annotations
 
 import glob
@@ -60,6 +61,11 @@ def save_resume(log_dir: str, stage: int, buffers: Dict[str, Dataset], envs: Seq
     for old in resume_paths(log_dir)[KEEP:]:
         os.unlink(old)
     return path
+
+
+def remove_resume_checkpoints(log_dir: str) -> None:
+    for path in resume_paths(log_dir):
+        os.unlink(path)
 
 
 def read_resume(log_dir: str) -> Optional[Dict[str, np.ndarray]]:

@@ -9,6 +9,7 @@ from lunzi.config import BaseFLAGS, ConfigError, MetaFLAGS, expand, one_of, pars
 
 ALGORITHMS = ("slbo", "mle", "va", "MF")
 N_TEST_ENVS = 4  # real envs that evaluate the policy, as in the published code
+VF_BATCH_SIZE = 64  # minibatch of TRPO's value fit, as in the published code
 VA_NORMS = ("l1", "l2")
 MODEL_LOSSES = ("L1", "L2", "MSE")
 
@@ -23,6 +24,23 @@ def non_negative(group: str, cls: MetaFLAGS, keys: Sequence[str]) -> None:
     for key in keys:
         if getattr(cls, key) < 0:
             raise ConfigError(f"{group}.{key} must be >= 0, got {getattr(cls, key)}")
+
+
+def check_episode_budgets(FLAGS: MetaFLAGS) -> None:
+    """Sample budgets must hold at least one whole episode, or a number would be nan or useless."""
+    per_env = FLAGS.rollout.n_test_samples // N_TEST_ENVS
+    if per_env < FLAGS.runner.max_steps:
+        raise ConfigError(f"rollout.n_test_samples={FLAGS.rollout.n_test_samples} is less than one episode per "
+                          f"evaluation env: it must be >= {N_TEST_ENVS} x runner.max_steps = "
+                          f"{N_TEST_ENVS * FLAGS.runner.max_steps}")
+    if FLAGS.algorithm == "MF":
+        return
+    if FLAGS.rollout.n_test_samples < FLAGS.plan.n_trpo_samples:
+        raise ConfigError(f"rollout.n_test_samples={FLAGS.rollout.n_test_samples} is less than one episode per "
+                          f"model env: it must be >= plan.n_envs x plan.max_steps = {FLAGS.plan.n_trpo_samples}")
+    if FLAGS.model.multi_step > FLAGS.runner.max_steps:
+        raise ConfigError(f"model.multi_step={FLAGS.model.multi_step} is longer than any real episode: it must be "
+                          f"<= runner.max_steps = {FLAGS.runner.max_steps}")
 
 
 def make_flags() -> MetaFLAGS:
@@ -54,8 +72,9 @@ def make_flags() -> MetaFLAGS:
                 if cls.opt_model:
                     raise ConfigError("slbo.opt_model=True is not supported (the published code never "
                                       "used it); valid: False")
-                positive("slbo", cls, ("n_iters", "n_stages", "n_evaluate_iters"))
-                non_negative("slbo", cls, ("n_policy_iters", "n_model_iters"))
+                # n_model_iters >= 1: an iteration logs the model's training loss (MF ignores it)
+                positive("slbo", cls, ("n_iters", "n_stages", "n_evaluate_iters", "n_model_iters"))
+                non_negative("slbo", cls, ("n_policy_iters",))
 
         class plan(BaseFLAGS):
             max_steps = 500
@@ -69,6 +88,9 @@ def make_flags() -> MetaFLAGS:
             def finalize(cls) -> None:
                 one_of("plan.rollout", cls.rollout, ("fused", "per_step"))
                 positive("plan", cls, ("max_steps", "n_trpo_samples"))
+                if cls.n_trpo_samples < VF_BATCH_SIZE:
+                    raise ConfigError(f"plan.n_trpo_samples must be >= {VF_BATCH_SIZE} (one minibatch of the value "
+                                      f"fit), got {cls.n_trpo_samples}")
                 if cls.n_envs is None:
                     cls.n_envs = max(cls.n_trpo_samples // cls.max_steps, 1)
                 if cls.n_envs < 1 or cls.n_envs * cls.max_steps != cls.n_trpo_samples:
@@ -114,6 +136,8 @@ def make_flags() -> MetaFLAGS:
             @classmethod
             def finalize(cls) -> None:
                 for key in ("model_load", "policy_load", "buf_load", "base"):
+                    if getattr(cls, key) == "":
+                        raise ConfigError(f"ckpt.{key} must not be empty (leave it out, or null, for none)")
                     if getattr(cls, key) is not None:
                         setattr(cls, key, expand(getattr(cls, key)))
                 positive("ckpt", cls, ("n_save_stages",))
@@ -187,8 +211,8 @@ def make_flags() -> MetaFLAGS:
 
             @classmethod
             def finalize(cls) -> None:
-                positive("TRPO", cls, ("max_kl", "vf_lr", "n_cg_iters"))
-                non_negative("TRPO", cls, ("cg_damping", "n_vf_iters", "ent_coef"))
+                positive("TRPO", cls, ("max_kl", "vf_lr", "n_cg_iters", "n_vf_iters"))
+                non_negative("TRPO", cls, ("cg_damping", "ent_coef"))
 
         class runner(BaseFLAGS):
             lambda_ = 0.95
@@ -206,14 +230,18 @@ def make_flags() -> MetaFLAGS:
         def finalize(cls) -> None:
             one_of("algorithm", cls.algorithm, ALGORITHMS)
             one_of("use_wandb", cls.use_wandb, (0, 1))
-            if cls.seed < 0:
-                raise ConfigError(f"seed must be >= 0 (0 draws one), got {cls.seed}")
+            if not 0 <= cls.seed < 2 ** 32:  # numpy's seed range
+                raise ConfigError(f"seed must be in [0, 2**32 - 1] (0 draws one), got {cls.seed}")
+            check_episode_budgets(cls)
             if cls.algorithm != "MF" and cls.rollout.n_test_samples % cls.plan.n_envs:
                 raise ConfigError(f"rollout.n_test_samples must be a multiple of plan.n_envs={cls.plan.n_envs} "
                                   f"(the model env is evaluated too), got {cls.rollout.n_test_samples}")
             cls._seed_drawn = cls.seed == 0
             if cls._seed_drawn:
                 cls.seed = int.from_bytes(os.urandom(3), "little") + 1
+            for key in ("log_dir", "run_id"):
+                if getattr(cls, key) == "":
+                    raise ConfigError(f"{key} must not be empty (leave it out for the default)")
             if cls.log_dir is None:
                 if cls.run_id is None:
                     cls.run_id = time.strftime("%Y-%m-%d_%H-%M-%S")
