@@ -1,4 +1,5 @@
-"""SLBO / value-aware model learning: the stage loop of SPEC §3.
+"""SLBO / value-aware model learning: the stage loop (evaluate, collect real data, then per
+iteration train the model and run TRPO on imagined rollouts; checkpoint each stage).
 
 python slbo/main.py --config configs/algos/va.yml configs/env_tingwu/gym_cheetah.yml \
     --set algorithm=va model.va_norm=l1 model.value_update_interval=20 seed=9553987
