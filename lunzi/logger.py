@@ -12,6 +12,13 @@ import numpy as np
 _COLOURS = {"green": 32, "yellow": 33, "cyan": 36, "red": 31}
 
 
+def colour_enabled(stream: TextIO) -> bool:
+    """Colour codes only on a terminal, and not when NO_COLOR is set (no-color.org; a wandb run sets
+    it, as wandb copies the console into its output.log)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+
 def _colour(text: str, colour: str, enabled: bool) -> str:
     return f"\033[{_COLOURS[colour]}m{text}\033[0m" if enabled else text
 
@@ -45,7 +52,7 @@ class StdoutSink:
     def write(self, level: str, message: str, caller: str, record: Dict[str, Any]) -> None:
         if level == "metrics":
             return
-        colour = self.stream.isatty()
+        colour = colour_enabled(self.stream)
         if level == "warning":
             message = _colour(message, "yellow", colour)
         print(f"{_colour(_now(), 'green', colour)} - {_colour(caller, 'cyan', colour)} - {message}",

@@ -1,4 +1,5 @@
-"""SLBO / value-aware model learning: the stage loop of SPEC §3.
+"""SLBO / value-aware model learning: the stage loop (evaluate, collect real data, then per
+iteration train the model and run TRPO on imagined rollouts; checkpoint each stage).
 
 python slbo/main.py --config configs/algos/va.yml configs/env_tingwu/gym_cheetah.yml \
     --set algorithm=va model.va_norm=l1 model.value_update_interval=20 seed=9553987
@@ -135,14 +136,15 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
             add_multi_step(Dataset.from_records(_records(records, data_dtype)), train_set)
         if FLAGS.ckpt.buf_load:
             logger.warning("Loaded %d samples from %s", len(train_set), FLAGS.ckpt.buf_load)
-        loop = {"stage": 0, "cum_steps": 0, "n_model_steps": 0, "ent_coef": FLAGS.TRPO.ent_coef, "wandb_id": None}
+        loop = {"stage": 0, "cum_steps": 0, "n_model_steps": 0, "ent_coef": FLAGS.TRPO.ent_coef, "wandb_id": None,
+                "wandb_step": 0}
     else:
         loop = restore_resume(resume, {"train": train_set, "dev": dev_set}, envs, noise)
         if isinstance(train_runner, FusedRunner):  # checkpoints before pool sizes were saved lack them
             train_runner.pool_sizes = dict(loop.get("pool_sizes", []))
         logger.info("Restored stage %d state from %s", loop["stage"], str(resume["path"]))
 
-    wandb = WandbLogger()
+    wandb = WandbLogger(step=loop.get("wandb_step", 0))
     if FLAGS.use_wandb:
         wandb.start(FLAGS.wandb_project_name, FLAGS.wandb_group_name, FLAGS.run_id,
                     {**FLAGS.as_dict(), "provenance": provenance.read(FLAGS.log_dir)}, FLAGS.log_dir,
@@ -207,7 +209,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
             logger.metrics("iteration", metrics)
             wandb.log(metrics)
 
-    def train_policy() -> int:
+    def train_policy(T: int, i: int) -> int:
         """n_policy_iters TRPO steps on imagined (or, for MF, real) rollouts; returns real steps used.
         With plan.rollout=fused the value fit of step j runs during the rollout of step j + 1 (which
         reads neither V nor its optimiser): step j is logged once that rollout is done."""
@@ -218,6 +220,10 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
             logger.info("[TRPO] # %d: n_episodes = %d, returns: {mean = %.0f, sem = %.0f}, dist std = %.10f, "
                         "dist mean = %.10f, vf_loss = %.3f", j, len(episodes), mean, sem, stats.dist_std,
                         stats.dist_mean, stats.vf_loss)
+            metrics = {"trpo_return_mean": mean, "trpo_return_sem": sem, "trpo_n_episodes": len(episodes),
+                       **{f"trpo_{name}": value for name, value in stats._asdict().items()}}
+            logger.metrics("trpo", {"stage": T, "iteration": i, "policy_iter": j, **metrics})
+            wandb.log(metrics)
 
         pending = None
         for j in range(FLAGS.slbo.n_policy_iters):
@@ -243,7 +249,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
             if FLAGS.ckpt.n_save_stages == 1:
                 save_arrays(os.path.join(FLAGS.log_dir, f"stage-{T}.inc-buf.npz"),
                             {name: recent.data[name] for name in data_dtype.names})
-            loop.update(stage=T + 1, wandb_id=wandb.run_id)
+            loop.update(stage=T + 1, wandb_id=wandb.run_id, wandb_step=wandb.step)
             if isinstance(train_runner, FusedRunner):
                 loop["pool_sizes"] = sorted(train_runner.pool_sizes.items())
             save_resume(FLAGS.log_dir, T, {"train": train_set, "dev": dev_set}, envs, noise, loop, sink.offset())
@@ -288,7 +294,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
                 logger.metrics("evaluation", {"stage": T, "iteration": i, **evaluate("iteration")})
             if model_based:
                 train_model(T, i)
-            loop["cum_steps"] += train_policy()
+            loop["cum_steps"] += train_policy(T, i)
 
         save_checkpoints(T, recent_train_set)
 
@@ -298,7 +304,8 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
     metrics = {"cum_steps": loop["cum_steps"], **evaluate("final")}
     logger.metrics("final", {"stage": FLAGS.slbo.n_stages, **metrics})
     progress.finish(loop["cum_steps"], metrics["return mean Real Env"])
-    wandb.log({"stage_" + k.replace(" ", "_"): v for k, v in metrics.items()})
+    # The stage_ names as in the published code, and final_ names so the wandb summary holds the final return.
+    wandb.log({prefix + k.replace(" ", "_"): v for prefix in ("stage_", "final_") for k, v in metrics.items()})
     wandb.finish()
     remove_resume_checkpoints(FLAGS.log_dir)  # a finished run is never resumed
 

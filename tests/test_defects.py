@@ -1,4 +1,5 @@
-"""Defects of the published code (SPEC §7) that are fixed here; each test fails on the old behaviour.
+"""Defects of the published code that are fixed here (the README lists them); each test fails on the
+old behaviour.
 (Defect 1, mle adding s, is in test_losses; defect 4, TRPO's zero gradient, in test_trpo; defect 5's
 YAML coercion of `1e-2` in test_config and pickle-free checkpoints in test_save_load; defects 2 and 7
 in test_end_to_end.)"""

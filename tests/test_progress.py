@@ -1,4 +1,4 @@
-"""The per-stage progress line: written to a terminal only, with stage k/N, real steps, return and ETA."""
+"""The per-stage progress line: written to a terminal only, with stage T/N (0-based), real steps, return and ETA."""
 from __future__ import annotations
 
 import io

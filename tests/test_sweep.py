@@ -1,5 +1,5 @@
 """`python -m slbo.sweep` on a real Ray cluster (head + worker node on loopback, inside a network
-namespace the test makes: SPEC §10), re-runs, failures, bad sweep files, and the report of the runs."""
+namespace the test makes), re-runs, failures, bad sweep files, and the report of the runs."""
 from __future__ import annotations
 
 import contextlib
@@ -343,7 +343,7 @@ def test_runs_get_the_sweep_flags_in_order(tmp_path):
     assert [run.name for run in sweep.runs] == GOOD
     run = sweep.runs[1]
     assert run.log_dir == os.path.join(str(tmp_path), "va-l2-refit3_seed1")
-    assert list(run.argv) == ["--config", os.path.join(ROOT, "configs", "sweeps", "tiny_run.yml"), "--set",
+    assert list(run.argv) == ["--config", os.path.join(ROOT, "configs", "tests", "tiny.yml"), "--set",
                               "algorithm=va", "model.va_norm=l2", "model.value_update_interval=3", "seed=1",
                               f"log_dir={run.log_dir}", "run_id=va-l2-refit3_seed1"]
     assert (sweep.num_cpus, sweep.num_gpus) == (1.0, 0.0)

@@ -8,8 +8,10 @@ from typing import Any, Iterator, Optional
 import numpy as np
 
 
-class Interrupted(Exception):
-    """SIGTERM or SIGINT arrived; the run exits with 128 + signum."""
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT arrived; the run exits with 128 + signum. A BaseException, like
+    KeyboardInterrupt, so that no library's `except Exception` swallows it (wandb's console capture
+    does, when the signal lands in a print)."""
 
     def __init__(self, signum: int):
         super().__init__(f"interrupted by {signal.Signals(signum).name}")

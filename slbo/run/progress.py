@@ -12,6 +12,10 @@ import sys
 import time
 from typing import Callable, List, Optional, TextIO
 
+from lunzi.logger import colour_enabled
+
+BOLD, RESET = "\033[1m", "\033[0m"
+
 
 def format_duration(seconds: float) -> str:
     """H:MM:SS, hours unbounded."""
@@ -60,5 +64,6 @@ class StageProgress:
 
     def _write(self, text: str) -> None:
         if self.enabled:
-            self.stream.write(f"\033[1m[progress] {text}\033[0m\n")
+            bold = colour_enabled(self.stream)
+            self.stream.write(f"{BOLD if bold else ''}[progress] {text}{RESET if bold else ''}\n")
             self.stream.flush()
