@@ -40,8 +40,9 @@ def config_differences(FLAGS: MetaFLAGS, saved: Dict[str, Any]) -> List[str]:
     """Flags whose values differ from a saved config's. A flag the saved config lacks (one added to
     the code after that run started) is compared by its default, so older runs stay resumable."""
     ignored = {"ckpt.overwrite"} | ({"seed"} if getattr(FLAGS, "_seed_drawn", False) else set())
-    now, before = flatten(FLAGS.as_dict()), {**flatten(make_flags().as_dict()), **flatten(saved)}
-    return [f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(now) | set(flatten(saved)))
+    now, stored = flatten(FLAGS.as_dict()), flatten(saved)
+    before = {**flatten(make_flags().as_dict()), **stored}
+    return [f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(now) | set(stored))
             if k not in ignored and now.get(k) != before.get(k)]
 
 

@@ -157,7 +157,7 @@ def make_flags() -> MetaFLAGS:
             value_update_interval = 0  # refit V every N model steps; 0: never
             # Variants of the model loss, each off by default (docs/VARIANTS.md):
             va_aux_coeff = 0.0  # slbo/mle: + va_aux_coeff x the value-aware error; 0: off
-            reward_loss_coeff = 0.0  # + coeff x (r(s, a, model(s, a)) - r(s, a, s'))^2; 0: off
+            reward_loss_coeff = 0.0  # + coeff x squared error of the reward read from the predicted state; 0: off
             clip_to_data = False  # clip predicted states to the range of the real states collected
 
             @classmethod
