@@ -1,7 +1,7 @@
 """Dynamics model: an MLP predicting the normalised state difference."""
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -10,10 +10,34 @@ import lunzi.nn as nn
 from slbo.utils.normalizer import Normalizers
 
 
-class DynamicsModel(nn.Module):
-    """next = s + denorm(MLP([norm(s), clip(a, −1, 1)])), with norm(next) clipped to ±100."""
+class StateBounds(nn.Module):
+    """Per-coordinate [min, max] of the real states seen so far, as non-trainable variables
+    (so checkpoints carry them); ±inf, i.e. no bound, until the first update."""
 
-    def __init__(self, dim_state: int, dim_action: int, normalizers: Normalizers, hidden_sizes: List[int]):
+    def __init__(self, dim_state: int):
+        super().__init__()
+        with self.scope:
+            self.op_low = nn.Parameter(tf.fill([dim_state], -np.inf), name="low", trainable=False)
+            self.op_high = nn.Parameter(tf.fill([dim_state], np.inf), name="high", trainable=False)
+
+    def forward(self, states: tf.Tensor) -> tf.Tensor:
+        return tf.clip_by_value(states, self.op_low, self.op_high)
+
+    def update(self, samples: np.ndarray) -> None:
+        """Widens the bounds to cover `samples` [N, dim_state] (finite real states)."""
+        low, high = nn.read_values([self.op_low, self.op_high])
+        seen = np.isfinite(low)
+        nn.assign_values([self.op_low, self.op_high],
+                         [np.where(seen, np.minimum(low, samples.min(axis=0)), samples.min(axis=0)),
+                          np.where(seen, np.maximum(high, samples.max(axis=0)), samples.max(axis=0))])
+
+
+class DynamicsModel(nn.Module):
+    """next = s + denorm(MLP([norm(s), clip(a, −1, 1)])), with norm(next) clipped to ±100; with
+    `clip_to_data`, next is also clipped to the range of the real states seen (`bounds`)."""
+
+    def __init__(self, dim_state: int, dim_action: int, normalizers: Normalizers, hidden_sizes: List[int],
+                 clip_to_data: bool = False):
         super().__init__()
         self.dim_state, self.dim_action = dim_state, dim_action
         self.normalizers = normalizers
@@ -22,13 +46,16 @@ class DynamicsModel(nn.Module):
                               nn.truncated_normal_initializer(1e-5))
             self.op_states = tf.placeholder(tf.float32, [None, dim_state], name="states")
             self.op_actions = tf.placeholder(tf.float32, [None, dim_action], name="actions")
+            # Created only when used: the published graph keeps its ops (and op seeds) unchanged.
+            self.bounds: Optional[StateBounds] = StateBounds(dim_state) if clip_to_data else None
         self.op_next_states = self(self.op_states, self.op_actions)
 
     def forward(self, states: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
         state_norm = self.normalizers.state
         inputs = tf.concat([state_norm(states), tf.clip_by_value(actions, -1.0, 1.0)], axis=-1)
         next_states = states + self.normalizers.diff(self.net(inputs), inverse=True)
-        return state_norm(tf.clip_by_value(state_norm(next_states), -100.0, 100.0), inverse=True)
+        next_states = state_norm(tf.clip_by_value(state_norm(next_states), -100.0, 100.0), inverse=True)
+        return next_states if self.bounds is None else self.bounds(next_states)
 
     def predict(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         return self.eval("next_states", states=states, actions=actions)

@@ -69,9 +69,13 @@ def validate_model(loss_mod: ModelLoss, dev_set: Dataset, batch_size: int) -> tu
     return loss_mod.evaluate(dev_set.sample_multi_step(batch_size, loss_mod.step))
 
 
-def make_model_loss(FLAGS: MetaFLAGS, nets: Networks, dim_state: int, dim_action: int) -> ModelLoss:
+def make_model_loss(FLAGS: MetaFLAGS, nets: Networks, dim_state: int, dim_action: int,
+                    env: BaseModelBasedEnv) -> ModelLoss:
+    """The model loss of `FLAGS.algorithm`, with the optional terms of the model flags (`env` gives
+    the reward formula of `model.reward_loss_coeff`)."""
     common = dict(model=nets.model, vfn=nets.vfn, dim_state=dim_state, dim_action=dim_action,
-                  step=FLAGS.model.multi_step, va_norm=FLAGS.model.va_norm)
+                  step=FLAGS.model.multi_step, va_norm=FLAGS.model.va_norm, va_aux_coeff=FLAGS.model.va_aux_coeff,
+                  reward_loss_coeff=FLAGS.model.reward_loss_coeff, env=env)
     criterion = nn.CRITERIA[FLAGS.model.loss](size_average=False)
     if FLAGS.algorithm == "va":
         return ValueAwareLoss(**common, va_loss_coeff=FLAGS.model.va_loss_coeff)
@@ -97,7 +101,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
 
     nets = build_networks(FLAGS, dim_state, dim_action)
     normalizers, policy, vfn, model = nets
-    loss_mod = make_model_loss(FLAGS, nets, dim_state, dim_action) if model_based else None
+    loss_mod = make_model_loss(FLAGS, nets, dim_state, dim_action, env) if model_based else None
     if loss_mod is not None:
         loss_mod.build_backward(FLAGS.model.lr, FLAGS.model.weight_decay)
     algo = TRPO(dim_state, dim_action, policy, vfn, max_kl=FLAGS.TRPO.max_kl, n_cg_iters=FLAGS.TRPO.n_cg_iters,
@@ -284,6 +288,8 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
             normalizers.state.update(recent_train_set.state)
             normalizers.action.update(recent_train_set.action)
             normalizers.diff.update(recent_train_set.next_state - recent_train_set.state)
+        if model.bounds is not None:  # model.clip_to_data: bounds cover every real state collected
+            model.bounds.update(np.concatenate([recent_train_set.state, recent_train_set.next_state]))
 
         if T >= 50:  # the published schedule: no entropy bonus after stage 50
             loop["ent_coef"] = 0.0

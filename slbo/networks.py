@@ -24,5 +24,5 @@ def build_networks(FLAGS: MetaFLAGS, dim_state: int, dim_action: int) -> Network
     policy = GaussianMLPPolicy(dim_state, dim_action, FLAGS.policy.hidden_sizes, normalizers.state,
                                FLAGS.policy.init_std)
     vfn = MLPVFunction(dim_state, VFN_HIDDEN_SIZES, normalizers.state)
-    model = DynamicsModel(dim_state, dim_action, normalizers, FLAGS.model.hidden_sizes)
+    model = DynamicsModel(dim_state, dim_action, normalizers, FLAGS.model.hidden_sizes, FLAGS.model.clip_to_data)
     return Networks(normalizers, policy, vfn, model)

@@ -89,6 +89,10 @@ CASES = [
     (["OUNoise.sigma=-0.1"], "OUNoise.sigma must be >= 0, got -0.1"),
     (["env.id=Reacher", "runner.max_steps=100"], "runner.max_steps=100 exceeds the horizon Reacher supports (50)"),
     (["slbo.opt_model=true"], "slbo.opt_model=True is not supported"),
+    (["model.reward_loss_coeff=-1"], "model.reward_loss_coeff must be >= 0, got -1.0"),
+    (["model.va_aux_coeff=0.1", "algorithm=va"], "model.va_aux_coeff adds the value-aware loss to the slbo or mle"),
+    (["model.clip_to_data=maybe"], "model.clip_to_data must be a bool, got 'maybe'"),
+    (["model.clip_to_data=true", "algorithm=MF"], "model.clip_to_data changes the learned model; valid with"),
 ]
 
 

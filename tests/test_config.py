@@ -117,3 +117,15 @@ def test_cli_bad_input_exit_2_nothing_written(tmp_path, args, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(message), result.stderr
     assert not log_dir.exists()
+
+
+def test_flags_added_after_a_run_started_keep_it_resumable():
+    """A saved config without a newer flag matches while that flag has its default value."""
+    from slbo.run.preflight import config_differences
+    flags = parse_flags(["-c", VA, "-s", "log_dir=/tmp/x"])
+    saved = flags.as_dict()
+    del saved["model"]["clip_to_data"]
+    assert config_differences(flags, saved) == []
+    changed = parse_flags(["-c", VA, "-s", "log_dir=/tmp/x", "model.clip_to_data=true"])
+    assert config_differences(changed, saved) == ["model.clip_to_data: False -> True"]
+

@@ -27,17 +27,17 @@ def np_mlp(x, weights, act):
 class Setup:
     """A model, value function and normalisers with non-trivial weights and statistics."""
 
-    def __init__(self, sess):
-        rng = np.random.RandomState(1)
-        self.normalizers = Normalizers(DA, DS)
-        self.model = DynamicsModel(DS, DA, self.normalizers, [16, 16])
-        self.vfn = MLPVFunction(DS, [8, 8], self.normalizers.state)
+    def __init__(self, sess, ds: int = DS, da: int = DA, clip_to_data: bool = False):
+        self.ds, self.da = ds, da
+        self.normalizers = Normalizers(da, ds)
+        self.model = DynamicsModel(ds, da, self.normalizers, [16, 16], clip_to_data)
+        self.vfn = MLPVFunction(ds, [8, 8], self.normalizers.state)
         self.sess = sess
 
     def init(self, rng):
         self.sess.run(tf.global_variables_initializer())
-        self.normalizers.state.update(rng.randn(100, DS) * 3 + 1)
-        self.normalizers.diff.update(rng.randn(100, DS) * 0.5)
+        self.normalizers.state.update(rng.randn(100, self.ds) * 3 + 1)
+        self.normalizers.diff.update(rng.randn(100, self.ds) * 0.5)
         params = self.model.net.parameters()
         nn.assign_values(params, [rng.randn(*p.shape.as_list()) * 0.3 for p in params])
 
@@ -54,11 +54,11 @@ class Setup:
         return np_mlp((s - mean) / np.maximum(std, 1e-8), nn.read_values(self.vfn.net.parameters()), np.tanh)[..., 0]
 
 
-def windows(rng):
-    states = rng.randn(H, B, DS) * 2
-    return np.rec.fromarrays([states, rng.uniform(-1.5, 1.5, (H, B, DA)), states + rng.randn(H, B, DS) * 0.3,
+def windows(rng, ds: int = DS, da: int = DA):
+    states = rng.randn(H, B, ds) * 2
+    return np.rec.fromarrays([states, rng.uniform(-1.5, 1.5, (H, B, da)), states + rng.randn(H, B, ds) * 0.3,
                               rng.rand(H, B) < 0.2, rng.rand(H, B) < 0.1],
-                             dtype=[("state", "f8", (DS,)), ("action", "f8", (DA,)), ("next_state", "f8", (DS,)),
+                             dtype=[("state", "f8", (ds,)), ("action", "f8", (da,)), ("next_state", "f8", (ds,)),
                                     ("done", "?"), ("timeout", "?")])
 
 

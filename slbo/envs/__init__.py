@@ -31,6 +31,11 @@ class BaseModelBasedEnv(gymnasium.Env, abc.ABC):
     def seed(self, seed: Optional[int] = None) -> None:
         self._np_random, _ = seeding.np_random(seed)
 
+    def scale_action(self, actions: Any) -> Any:
+        """Policy actions in the [−1, 1] scale mapped to the action space's bounds (numpy or TF)."""
+        lo, hi = self.action_space.low, self.action_space.high
+        return lo + (actions + 1.0) * 0.5 * (hi - lo)
+
     def check_action(self, action: np.ndarray) -> np.ndarray:
         action = np.asarray(action, dtype=np.float64)
         if action.shape != self.action_space.shape:

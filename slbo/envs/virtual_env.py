@@ -39,13 +39,9 @@ class VirtualEnv(BaseBatchedEnv):
         self._reset_queue = []
         return states
 
-    def scale_action(self, actions: np.ndarray) -> np.ndarray:
-        lo, hi = self.action_space.low, self.action_space.high
-        return lo + (actions + 1.0) * 0.5 * (hi - lo)
-
     def step(self, actions: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Sequence[Dict]]:
         next_states = self.model.predict(self._states, actions).astype(np.float64)
-        rewards, dones = self.env.mb_step(self._states, self.scale_action(actions), next_states)
+        rewards, dones = self.env.mb_step(self._states, self.env.scale_action(actions), next_states)
         self._states = next_states
         return next_states.copy(), rewards, dones, [{} for _ in range(self.n_envs)]
 

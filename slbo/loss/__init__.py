@@ -1,7 +1,7 @@
 """Model losses. Each takes windows [multi_step, batch, ·] of real transitions."""
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -9,6 +9,7 @@ import tensorflow.compat.v1 as tf
 import lunzi.nn as nn
 from lunzi.nn.functional import parameters_replaced
 from slbo.dynamics_model import DynamicsModel
+from slbo.envs import BaseModelBasedEnv
 from slbo.utils.in_graph import CALLER_THREAD, InGraphAdam, placeholders_like
 from slbo.v_function.mlp_v_function import MLPVFunction
 
@@ -20,16 +21,38 @@ def value_aware_error(model: DynamicsModel, vfn: MLPVFunction, states: tf.Tensor
     return tf.abs(advantage) if va_norm == "l1" else tf.square(advantage)
 
 
+def reward_error(model: DynamicsModel, env: BaseModelBasedEnv, states: tf.Tensor, actions: tf.Tensor,
+                 next_states: tf.Tensor) -> tf.Tensor:
+    """Per-sample squared error of the rewards `env`'s formula reads from the predicted ŝ' = model(s, a)
+    in the two roles a predicted state has in an imagined rollout: the end state of its transition,
+    (r(s, a, ŝ') − r(s, a, s'))², plus the start state of the next one, (r(ŝ', a, s') − r(s', a, s'))²
+    (this transition's action and real end state standing in for the next one's). rllab-style tasks
+    read the reward from the end state, MBBL's from the start state: each term covers one of them."""
+    env_actions = env.scale_action(actions)
+
+    def reward(start: tf.Tensor, end: tf.Tensor) -> tf.Tensor:
+        return env.mb_step_tf(start, env_actions, end)[0]
+
+    predicted = model(states, actions)
+    return tf.square(reward(states, predicted) - reward(states, next_states)) + \
+        tf.square(reward(predicted, next_states) - reward(next_states, next_states))
+
+
 class ModelLoss(nn.Module):
     """Placeholders for windows, the loss graph (`forward`), and the Adam step on model parameters.
 
     `op_loss` is the scalar training loss; `op_va_loss` the mean value-aware error of the model
-    (a diagnostic for slbo and mle, the objective for va)."""
+    (a diagnostic for slbo and mle, the objective for va). Optional terms added to the loss (each
+    off at 0, and then not in the graph): `va_aux_coeff` × the mean value-aware error, and
+    `reward_loss_coeff` × the mean `reward_error` on `env`'s reward formula."""
 
     def __init__(self, model: DynamicsModel, vfn: MLPVFunction, dim_state: int, dim_action: int,
-                 step: int, va_norm: str = "l1"):
+                 step: int, va_norm: str = "l1", va_aux_coeff: float = 0.0, reward_loss_coeff: float = 0.0,
+                 env: Optional[BaseModelBasedEnv] = None):
         super().__init__()
         self.model, self.vfn, self.step, self.va_norm = model, vfn, step, va_norm
+        self.va_aux_coeff, self.reward_loss_coeff, self.env = va_aux_coeff, reward_loss_coeff, env
+        assert reward_loss_coeff == 0 or env is not None, "the reward term needs the env's reward formula"
         with self.scope:
             self.op_states = tf.placeholder(tf.float32, [step, None, dim_state], name="states")
             self.op_actions = tf.placeholder(tf.float32, [step, None, dim_action], name="actions")
@@ -43,10 +66,15 @@ class ModelLoss(nn.Module):
 
     def losses(self, states: tf.Tensor, actions: tf.Tensor, next_states: tf.Tensor, masks: tf.Tensor
                ) -> Tuple[tf.Tensor, tf.Tensor]:
-        """(loss, va_loss) of windows."""
+        """(loss, va_loss) of windows; the optional terms apply to every transition of the window."""
         flat = [tf.reshape(x, [-1, x.shape[-1]]) for x in (states, actions, next_states)]
-        return self(states, actions, next_states, masks), \
-            tf.reduce_mean(value_aware_error(self.model, self.vfn, *flat, self.va_norm))
+        loss = self(states, actions, next_states, masks)
+        va_loss = tf.reduce_mean(value_aware_error(self.model, self.vfn, *flat, self.va_norm))
+        if self.va_aux_coeff > 0:
+            loss = loss + self.va_aux_coeff * va_loss
+        if self.reward_loss_coeff > 0:
+            loss = loss + self.reward_loss_coeff * tf.reduce_mean(reward_error(self.model, self.env, *flat))
+        return loss, va_loss
 
     def forward(self, states: tf.Tensor, actions: tf.Tensor, next_states: tf.Tensor, masks: tf.Tensor) -> tf.Tensor:
         raise NotImplementedError

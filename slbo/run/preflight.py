@@ -12,6 +12,7 @@ import yaml
 
 from lunzi.config import ConfigError, MetaFLAGS, flatten
 from slbo.partial_envs import env_class
+from slbo.utils.flags import make_flags
 
 FRESH, UNFINISHED, FINISHED = "fresh", "unfinished", "finished"
 # What a run writes; `ckpt.overwrite=1` removes these (and nothing else) before starting afresh.
@@ -36,9 +37,12 @@ def is_finished(log_dir: str) -> bool:
 
 
 def config_differences(FLAGS: MetaFLAGS, saved: Dict[str, Any]) -> List[str]:
+    """Flags whose values differ from a saved config's. A flag the saved config lacks (one added to
+    the code after that run started) is compared by its default, so older runs stay resumable."""
     ignored = {"ckpt.overwrite"} | ({"seed"} if getattr(FLAGS, "_seed_drawn", False) else set())
-    now, before = flatten(FLAGS.as_dict()), flatten(saved)
-    return [f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(now) | set(before))
+    now, stored = flatten(FLAGS.as_dict()), flatten(saved)
+    before = {**flatten(make_flags().as_dict()), **stored}
+    return [f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(now) | set(stored))
             if k not in ignored and now.get(k) != before.get(k)]
 
 

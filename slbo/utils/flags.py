@@ -43,6 +43,17 @@ def check_episode_budgets(FLAGS: MetaFLAGS) -> None:
                           f"<= runner.max_steps = {FLAGS.runner.max_steps}")
 
 
+def check_model_variants(algorithm: str, model: MetaFLAGS) -> None:
+    """The model-loss variants need a model loss: none with MF, and va_aux_coeff not with va."""
+    if model.va_aux_coeff > 0 and algorithm not in ("slbo", "mle"):
+        raise ConfigError(f"model.va_aux_coeff adds the value-aware loss to the slbo or mle loss; valid with "
+                          f"algorithm=slbo or mle, got algorithm={algorithm} (va: use model.va_loss_coeff)")
+    used = [f"model.{key}" for key in ("reward_loss_coeff", "clip_to_data") if getattr(model, key)]
+    if used and algorithm == "MF":
+        raise ConfigError(f"{used[0]} changes the learned model; valid with algorithm=slbo, mle or va, "
+                          f"got algorithm=MF")
+
+
 def make_flags() -> MetaFLAGS:
     """A fresh FLAGS tree with the seed's defaults (one per run, so tests never share state)."""
 
@@ -168,6 +179,10 @@ def make_flags() -> MetaFLAGS:
             va_loss_coeff = 1e-2
             va_norm = "l1"  # l1 | l2
             value_update_interval = 0  # refit V every N model steps; 0: never
+            # Variants of the model loss, each off by default (docs/VARIANTS.md):
+            va_aux_coeff = 0.0  # slbo/mle: + va_aux_coeff x the value-aware error; 0: off
+            reward_loss_coeff = 0.0  # + coeff x squared error of the reward read from the predicted state; 0: off
+            clip_to_data = False  # clip predicted states to the range of the real states collected
 
             @classmethod
             def finalize(cls) -> None:
@@ -181,7 +196,7 @@ def make_flags() -> MetaFLAGS:
                 if not cls.hidden_sizes or min(cls.hidden_sizes) < 1:
                     raise ConfigError(f"model.hidden_sizes must be a non-empty list of positive ints, "
                                       f"got {cls.hidden_sizes}")
-                non_negative("model", cls, ("weight_decay", "va_loss_coeff"))
+                non_negative("model", cls, ("weight_decay", "va_loss_coeff", "va_aux_coeff", "reward_loss_coeff"))
 
         class policy(BaseFLAGS):
             hidden_sizes = [32, 32]
@@ -233,6 +248,7 @@ def make_flags() -> MetaFLAGS:
             if not 0 <= cls.seed < 2 ** 32:  # numpy's seed range
                 raise ConfigError(f"seed must be in [0, 2**32 - 1] (0 draws one), got {cls.seed}")
             check_episode_budgets(cls)
+            check_model_variants(cls.algorithm, cls.model)
             if cls.algorithm != "MF" and cls.rollout.n_test_samples % cls.plan.n_envs:
                 raise ConfigError(f"rollout.n_test_samples must be a multiple of plan.n_envs={cls.plan.n_envs} "
                                   f"(the model env is evaluated too), got {cls.rollout.n_test_samples}")

@@ -99,14 +99,13 @@ class FusedRunner(Runner):
         """Graph of one rollout. Each step writes one packed row per env:
         [state, action, next_state, reward, done, timeout, episode return, episode length]."""
         n_steps, pool_size = noise.shape[0], pool.shape[0]
-        lo, hi = self.env.action_space.low, self.env.action_space.high
         model, env = self.env.model, self.env.env
 
         def step(t, states, lengths, returns, n_resets, rows):
             mean, log_std = policy(states)
             actions = mean + tf.exp(log_std) * noise[t]
             next_states = model(states, actions)
-            rewards, dones = env.mb_step_tf(states, lo + (actions + 1.0) * 0.5 * (hi - lo), next_states)
+            rewards, dones = env.mb_step_tf(states, env.scale_action(actions), next_states)
             returns, lengths = returns + rewards, lengths + 1
             timeouts = tf.equal(lengths, self.max_steps)
             ended = dones | timeouts
