@@ -3,10 +3,16 @@ from __future__ import annotations
 
 from typing import Dict, List, Sequence, Tuple
 
+import gymnasium
 import numpy as np
 
 from slbo.dynamics_model import DynamicsModel
 from slbo.envs import BaseBatchedEnv, BaseModelBasedEnv
+
+
+def scale_action(space: gymnasium.spaces.Box, actions: np.ndarray) -> np.ndarray:
+    """The policy's [−1, 1]-scale actions in the env's action bounds."""
+    return space.low + (actions + 1.0) * 0.5 * (space.high - space.low)
 
 
 class VirtualEnv(BaseBatchedEnv):
@@ -40,8 +46,7 @@ class VirtualEnv(BaseBatchedEnv):
         return states
 
     def scale_action(self, actions: np.ndarray) -> np.ndarray:
-        lo, hi = self.action_space.low, self.action_space.high
-        return lo + (actions + 1.0) * 0.5 * (hi - lo)
+        return scale_action(self.action_space, actions)
 
     def step(self, actions: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Sequence[Dict]]:
         next_states = self.model.predict(self._states, actions).astype(np.float64)
