@@ -5,7 +5,7 @@ python docs/results/diagnostics.py RUN_DIR [RUN_DIR ...] [--out diagnostics.png]
 Prints a table per run and writes a figure of six panels against the stage: real vs imagined
 return; the model's one-step error on the reward's coordinates and on all of them; the reward
 error and bias it implies; V's error against real returns (TRPO's V and V_real); the value-aware
-error with each V; the spread of each V. docs/DIAGNOSTICS.md says what each metric measures.
+error with each V; the spread of each V (y axes symmetric-log: linear within ±1). docs/DIAGNOSTICS.md says what each metric measures.
 """
 from __future__ import annotations
 
@@ -53,18 +53,22 @@ def table(records: List[Dict[str, float]]) -> str:
 
 
 def machine() -> str:
+    """"N-core <CPU model>[, AVX-512]" of this machine (the figure names where it was made)."""
     try:
         with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+            lines = f.read().splitlines()
+        model = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+        avx512 = any(line.startswith("flags") and " avx512f" in line for line in lines)
     except (OSError, StopIteration):
-        model = platform.processor() or platform.machine()
-    return f"{os.cpu_count()}-core {model}"
+        model, avx512 = platform.processor() or platform.machine(), False
+    return f"{os.cpu_count()}-core {model}" + (", AVX-512" if avx512 else "")
 
 
 def plot(runs: Dict[str, List[Dict[str, float]]], out: str, command: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(2, 3, figsize=(16, 8.5))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -76,6 +80,8 @@ def plot(runs: Dict[str, List[Dict[str, float]]], out: str, command: str) -> Non
                     ax.plot(*zip(*points), style, marker="o", ms=3, color=colors[k % len(colors)],
                             label=f"{run}: {label}")
         ax.set_title(title, fontsize=10)
+        ax.set_yscale("symlog", linthresh=1.0)  # runs differ by orders of magnitude
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("stage (networks after that many stages)")
         if ax.lines:
             ax.legend(fontsize=7)
