@@ -34,6 +34,7 @@ from slbo.loss.va_loss import ValueAwareLoss  # noqa: E402
 from slbo.networks import Networks, build_networks  # noqa: E402
 from slbo.partial_envs import make_env  # noqa: E402
 from slbo.run.checkpoint import atomic_write, load_arrays, load_module, save_arrays, save_modules  # noqa: E402
+from slbo.run.diagnostics import Diagnostics  # noqa: E402
 from slbo.run.faults import Interrupted, NumericalError, SignalGuard, check_finite  # noqa: E402
 from slbo.utils.flags import N_TEST_ENVS, VF_BATCH_SIZE, parse_flags  # noqa: E402
 from slbo.utils.fused_runner import FusedRunner  # noqa: E402
@@ -121,6 +122,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
         train_runner = real_runner(FLAGS.plan.n_envs)
     runners = {"test": real_runner(N_TEST_ENVS), "collect": real_runner(1), "dev": real_runner(1), "train": train_runner}
     eval_settings = [(runners["test"], "Real Env")] + ([(train_runner, "Virt Env")] if model_based else [])
+    diagnostics = Diagnostics(FLAGS, dim_state, dim_action) if model_based and FLAGS.diag.every else None
 
     noise = OUNoise((1, dim_action), theta=FLAGS.OUNoise.theta, sigma=FLAGS.OUNoise.sigma)
     data_dtype = runners["collect"].dtype
@@ -156,17 +158,25 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
     where = "setup"  # the stage and iteration in progress, for error messages
 
     # ---------------- closures ----------------
+    samples: Dict[str, Dataset] = {}  # the last evaluation's samples, per env name
+
     def evaluate(tag: str) -> Dict[str, float]:
         metrics = {}
         for runner, name in eval_settings:
             runner.reset()
-            _, episodes = runner.run(policy, FLAGS.rollout.n_test_samples)
+            samples[name], episodes = runner.run(policy, FLAGS.rollout.n_test_samples)
             mean, sem = episode_stats(episodes)
             logger.info("Tag = %s, Reward on %s (%d episodes): mean = %.6f, sem = %.6f",
                         tag, name, len(episodes), mean, sem)
             check_finite(f"return on {name}", [ep["return"] for ep in episodes], where)
             metrics[f"return mean {name}"], metrics[f"return sem {name}"] = mean, sem
         return metrics
+
+    def diagnose(T: int, evaluation: Dict[str, float]) -> Dict[str, float]:
+        """Diagnostics of what the evaluation just measured (slbo/run/diagnostics.py), as wandb metrics."""
+        if diagnostics is None:
+            return {}
+        return diagnostics.after_evaluation(T, model, vfn, samples["Real Env"], N_TEST_ENVS, evaluation)
 
     def rollout_and_advantages(n_samples: int):
         data, episodes, advantages, values = train_runner.run_with_advantages(policy, vfn, n_samples)
@@ -267,7 +277,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
         metrics.update({"stage_" + k.replace(" ", "_"): v for k, v in metrics.items()})
         logger.metrics("stage", {"stage": T, **metrics})
         progress.stage(T, loop["cum_steps"], metrics["return mean Real Env"])
-        wandb.log(metrics)
+        wandb.log({**metrics, **diagnose(T, metrics)})
 
         if not FLAGS.use_prev:
             train_set.clear()
@@ -311,7 +321,8 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
     logger.metrics("final", {"stage": FLAGS.slbo.n_stages, **metrics})
     progress.finish(loop["cum_steps"], metrics["return mean Real Env"])
     # The stage_ names as in the published code, and final_ names so the wandb summary holds the final return.
-    wandb.log({prefix + k.replace(" ", "_"): v for prefix in ("stage_", "final_") for k, v in metrics.items()})
+    wandb.log({**{prefix + k.replace(" ", "_"): v for prefix in ("stage_", "final_") for k, v in metrics.items()},
+               **diagnose(FLAGS.slbo.n_stages, metrics)})
     wandb.finish()
     remove_resume_checkpoints(FLAGS.log_dir)  # a finished run is never resumed
 

@@ -3,11 +3,27 @@ envs stepped together (`BaseBatchedEnv`)."""
 from __future__ import annotations
 
 import abc
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import gymnasium
 import numpy as np
 from gymnasium.utils import seeding
+
+
+class ObservationLayout(NamedTuple):
+    """Named groups of observation coordinates, and the coordinates the reward reads (for
+    per-group model errors in the run diagnostics)."""
+    groups: Dict[str, List[int]]
+    reward: List[int]
+
+
+def consecutive_groups(sizes: Sequence[Tuple[str, int]]) -> Dict[str, List[int]]:
+    """{name: indices} of groups that follow each other in the observation, in `sizes` order."""
+    groups, start = {}, 0
+    for name, size in sizes:
+        groups[name] = list(range(start, start + size))
+        start += size
+    return groups
 
 
 class BaseModelBasedEnv(gymnasium.Env, abc.ABC):
@@ -27,6 +43,12 @@ class BaseModelBasedEnv(gymnasium.Env, abc.ABC):
     @abc.abstractmethod
     def mb_step_tf(self, states: Any, actions: Any, next_states: Any) -> Tuple[Any, Any]:
         """`mb_step` in TF ops: float32 rewards [N] and bool dones [N]."""
+
+    def observation_layout(self) -> ObservationLayout:
+        """The observation's groups; by default one group per coordinate and no known reward
+        coordinates (envs that know their layout override this)."""
+        n = self.observation_space.shape[0]
+        return ObservationLayout({f"obs{i}": [i] for i in range(n)}, [])
 
     def seed(self, seed: Optional[int] = None) -> None:
         self._np_random, _ = seeding.np_random(seed)

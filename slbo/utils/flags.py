@@ -198,6 +198,13 @@ def make_flags() -> MetaFLAGS:
                                       f"got {cls.hidden_sizes}")
                 non_negative("model", cls, ("weight_decay", "va_loss_coeff", "va_aux_coeff", "reward_loss_coeff"))
 
+        class diag(BaseFLAGS):  # per-stage diagnostics (docs/DIAGNOSTICS.md); they never change the run
+            every = 1  # diagnose every N stages (and after the final evaluation); 0: off
+
+            @classmethod
+            def finalize(cls) -> None:
+                non_negative("diag", cls, ("every",))
+
         class policy(BaseFLAGS):
             hidden_sizes = [32, 32]
             init_std = 1.0

@@ -12,6 +12,7 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
+from slbo.envs import ObservationLayout, consecutive_groups
 from slbo.envs.formula import NUMPY, Ops
 from slbo.envs.mbbl.base import MBBLEnv
 
@@ -33,6 +34,15 @@ class LocomotionEnv(MBBLEnv):
 
     def get_obs(self) -> np.ndarray:
         return np.concatenate([self.data.qpos[self.SKIP:], self.data.qvel])
+
+    def observation_layout(self) -> ObservationLayout:
+        groups = consecutive_groups([("qpos", self.model.nq - self.SKIP), ("qvel", self.model.nv)])
+        reward = [self.vx_index]
+        if self.HEIGHT_COST or self.TERMINATES:
+            reward.append(self.height_index)
+        if self.TERMINATES and self.angle_index != self.height_index:
+            reward.append(self.angle_index)  # the alive bonus 1 − done reads the end state's pitch
+        return ObservationLayout(groups, reward)
 
     def unhealthy(self, ops: Ops, height: Any, angle: Any) -> Any:
         raise NotImplementedError

@@ -21,6 +21,7 @@ class HumanoidEnv(RllabEnv):
     ALIVE_BONUS = 0.2
     CTRL_COST = 5e-4
     VEL_DEVIATION_COST = 5e-3
+    REWARD_COMVEL = (0, 1, 2)
 
     def reward(self, ops: Ops, comvel: Any, actions: Any) -> Any:
         deviation = ops.square(comvel[..., 1]) + ops.square(comvel[..., 2])

@@ -12,6 +12,7 @@ from typing import Any, Sequence, Tuple
 import mujoco
 import numpy as np
 
+from slbo.envs import ObservationLayout, consecutive_groups
 from slbo.envs.formula import NUMPY, FormulaEnv, Ops
 from slbo.envs.mujoco.base import MujocoEnv
 
@@ -41,6 +42,7 @@ class RllabEnv(FormulaEnv, MujocoEnv):
     ALIVE_BONUS = 0.0
     CTRL_COST = 0.0       # c in c·Σ(a / half-range)²
     CLIP_ACTIONS = False  # clip the action to its bounds before the control cost
+    REWARD_COMVEL = (0,)  # the COM-velocity axes the reward reads (x)
 
     def __init__(self, seed: int | None = None):
         super().__init__(seed)
@@ -52,6 +54,12 @@ class RllabEnv(FormulaEnv, MujocoEnv):
         xmat = [self.data.xmat[torso]] if self.WITH_XMAT else []
         return np.concatenate([self.data.qpos, self.data.qvel, *xmat,
                                self.data.subtree_com[torso], self.data.subtree_linvel[torso]])
+
+    def observation_layout(self) -> ObservationLayout:
+        xmat = [("xmat", 9)] if self.WITH_XMAT else []
+        groups = consecutive_groups([("qpos", self.model.nq), ("qvel", self.model.nv), *xmat,
+                                     ("com", 3), ("comvel", 3)])
+        return ObservationLayout(groups, [groups["comvel"][axis] for axis in self.REWARD_COMVEL])
 
     def reward(self, ops: Ops, comvel: Any, actions: Any) -> Any:
         if self.CLIP_ACTIONS:
