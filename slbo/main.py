@@ -37,6 +37,8 @@ from slbo.run.faults import Interrupted, NumericalError, SignalGuard, check_fini
 from slbo.utils.flags import N_TEST_ENVS, parse_flags  # noqa: E402
 from slbo.utils.fused_runner import FusedRunner  # noqa: E402
 from slbo.utils.OU_noise import OUNoise  # noqa: E402
+from slbo.run.lock import RunLock  # noqa: E402
+from slbo.run.playback import PolicyVideos  # noqa: E402
 from slbo.run.preflight import FINISHED, UNFINISHED, clear_run_files, preflight  # noqa: E402
 from slbo.run.progress import StageProgress  # noqa: E402
 from slbo.run.resume import read_resume, restore_resume, save_resume  # noqa: E402
@@ -143,6 +145,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
     if FLAGS.use_wandb:
         wandb.start(FLAGS.wandb_project_name, FLAGS.wandb_group_name, FLAGS.run_id, FLAGS.as_dict(), FLAGS.log_dir,
                     resume_id=loop["wandb_id"])
+    videos = PolicyVideos(FLAGS, wandb)
     where = "setup"  # the stage and iteration in progress, for error messages
 
     # ---------------- closures ----------------
@@ -285,6 +288,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
             loop["cum_steps"] += train_policy()
 
         save_checkpoints(T, recent_train_set)
+        videos.after_stage(T, policy)
 
     where = "the final evaluation"
     with guard.critical():
@@ -293,6 +297,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
     logger.metrics("final", {"stage": FLAGS.slbo.n_stages, **metrics})
     progress.finish(loop["cum_steps"], metrics["return mean Real Env"])
     wandb.log({"stage_" + k.replace(" ", "_"): v for k, v in metrics.items()})
+    videos.at_end(policy, FLAGS.slbo.n_stages)
     wandb.finish()
 
 
@@ -326,6 +331,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     try:
         FLAGS = parse_flags(argv)
         status = preflight(FLAGS)
+        lock = None if status == FINISHED else RunLock(FLAGS.log_dir)  # held until the run ends
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -339,7 +345,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         logger.info("Resuming the run in %s from stage %d of %d", FLAGS.log_dir, loop["stage"], FLAGS.slbo.n_stages)
     elif FLAGS.ckpt.overwrite or status == UNFINISHED:
         clear_run_files(FLAGS.log_dir)  # nothing to resume from: start afresh
-    with SignalGuard() as guard:
+    with lock, SignalGuard() as guard:
         sink = open_log_dir(FLAGS, resume)
         logger.info("log_dir = %s", FLAGS.log_dir)
         try:
