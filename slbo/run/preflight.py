@@ -45,7 +45,8 @@ def config_differences(FLAGS: MetaFLAGS, saved: Dict[str, Any]) -> List[str]:
 
 def check_writable(log_dir: str, existing: str) -> None:
     """Makes and removes a directory (a file, when log_dir exists) in `existing`, its deepest
-    existing part: file systems such as /proc and /sys refuse what access() allows."""
+    existing part: permissions, read-only mounts, and file systems such as /proc and /sys that
+    refuse what access() allows, all show up."""
     try:
         if existing == log_dir:
             fd, probe = tempfile.mkstemp(dir=existing, prefix=".tmp-probe-")
@@ -69,8 +70,6 @@ def log_dir_status(FLAGS: MetaFLAGS) -> str:
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
         raise ConfigError(f"log_dir {log_dir} cannot be created: {existing} is not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"log_dir {log_dir} cannot be written: no write permission on {existing}")
     check_writable(log_dir, existing)
     config_path = os.path.join(log_dir, "config.yml")
     if existing != log_dir or not os.path.isfile(config_path):
