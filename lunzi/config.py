@@ -16,6 +16,8 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import yaml
 
+from lunzi.flag_help import HelpAction
+
 
 class ConfigError(Exception):
     """A bad configuration: the message is one line saying what is wrong and what is valid."""
@@ -216,7 +218,6 @@ def load_yaml(path: str) -> Dict[str, Any]:
 
 def parse(cls: MetaFLAGS, argv: Optional[Sequence[str]] = None) -> None:
     """Applies `--config` files then `--set` items from argv to the FLAGS tree `cls`."""
-    from lunzi.flag_help import HelpAction
     parser = _Parser(prog="slbo/main.py", description="Stochastic Lower Bound Optimization", add_help=False)
     parser.add_argument("-h", "--help", action=HelpAction, flags=cls, usage=USAGE)
     parser.add_argument("-c", "--config", nargs="+", action="append", default=[], help="YAML config files")

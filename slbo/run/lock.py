@@ -25,9 +25,10 @@ class RunLock:
     """Creates log_dir and locks it, or raises ConfigError naming the process that holds it."""
 
     def __init__(self, log_dir: str):
+        self._fd: Optional[int] = None
         os.makedirs(log_dir, exist_ok=True)
         self.path = os.path.join(log_dir, LOCK_FILE)
-        self._fd: Optional[int] = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -49,6 +50,9 @@ class RunLock:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    def __del__(self) -> None:  # a lock dropped without release (an exception before `with`) still goes
         self.release()
 
 

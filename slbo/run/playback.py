@@ -113,7 +113,7 @@ def play(path: str, config: Optional[str], n_episodes: int, deterministic: bool,
     check_checkpoint("checkpoint", checkpoint, "policy", expected_shapes(FLAGS)["policy"])
     if video:
         check_renderable(FLAGS.env.id)
-        backend = choose_gl_backend()
+    backend = choose_gl_backend() if video else ""
     rng = np.random.default_rng(seed)  # the env's seed and the action noise: `seed` alone fixes them
     env = env_class(FLAGS.env.id)(seed=int(rng.integers(2 ** 31)))
     with tf.Graph().as_default(), nn.make_session(get_tf_config()):
@@ -141,7 +141,7 @@ class PolicyVideos:
     runs on an env of its own, with a numpy Generator of its own (seeded by the run's seed and
     the stage), through the policy's numpy actor (no TF op added); a failure is a warning."""
 
-    KEY = "policy_video"
+    KEY, WIDTH, HEIGHT = "policy_video", 320, 240
 
     def __init__(self, FLAGS: MetaFLAGS, wandb: WandbLogger):
         self.every = FLAGS.ckpt.n_video_stages if FLAGS.use_wandb else 0
@@ -169,7 +169,7 @@ class PolicyVideos:
             episode = play_episode(env, policy.actor(rng=rng), self.max_steps, record=True)
             with tempfile.TemporaryDirectory(prefix="slbo-video-") as tmp:
                 path = os.path.join(tmp, f"policy-stage-{stage}.mp4")
-                render_episode(self.env_id, episode, path, 320, 240, 0, self.backend)
+                render_episode(self.env_id, episode, path, self.WIDTH, self.HEIGHT, 0, self.backend)
                 self.wandb.log_video(self.KEY, path, f"{caption}: return {episode.ret:.1f}")
         except ConfigError as e:
             logger.warning("No policy video for %s: %s", caption, e)
