@@ -12,15 +12,23 @@ import tempfile
 from typing import Callable, List, NamedTuple, Optional, Tuple
 
 import numpy as np
+import tensorflow.compat.v1 as tf
 
+import lunzi.nn as nn
 from lunzi.config import ConfigError, MetaFLAGS
 from lunzi.logger import logger
 from slbo.envs import BaseModelBasedEnv
+from slbo.networks import build_networks
 from slbo.partial_envs import env_class
 from slbo.policies.gaussian_mlp_policy import GaussianMLPPolicy
+from slbo.run.checkpoint import load_module
 from slbo.run.headless_gl import choose_gl_backend
+from slbo.run.preflight import check_checkpoint, expected_shapes
+from slbo.run.video import check_renderable
 from slbo.run.wandb_logger import WandbLogger
+from slbo.utils.flags import parse_flags
 from slbo.utils.runner import rescale
+from slbo.utils.tf_utils import get_tf_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RENDER_TIMEOUT_S = 900
@@ -99,15 +107,6 @@ def play(path: str, config: Optional[str], n_episodes: int, deterministic: bool,
     """Plays `n_episodes` real episodes of a run's policy (loaded with its state normaliser) and
     prints each return and their mean ± standard error; with `video`, writes the first episode
     there. Bad input raises ConfigError before any episode runs."""
-    import lunzi.nn as nn
-    import tensorflow.compat.v1 as tf
-    from slbo.networks import build_networks
-    from slbo.run.checkpoint import load_module
-    from slbo.run.preflight import check_checkpoint, expected_shapes
-    from slbo.run.video import check_renderable
-    from slbo.utils.flags import parse_flags
-    from slbo.utils.tf_utils import get_tf_config
-
     checkpoint, config = resolve_run(path, config)
     FLAGS = parse_flags(["--config", config])
     check_checkpoint("checkpoint", checkpoint, "policy", expected_shapes(FLAGS)["policy"])
@@ -161,7 +160,6 @@ class PolicyVideos:
         if self.wandb.run is None:
             return
         try:
-            from slbo.run.video import check_renderable
             check_renderable(self.env_id)
             self.backend = self.backend or choose_gl_backend()
             rng = np.random.default_rng([self.seed, stage])
