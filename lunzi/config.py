@@ -16,6 +16,8 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import yaml
 
+from lunzi.flag_help import HelpAction
+
 
 class ConfigError(Exception):
     """A bad configuration: the message is one line saying what is wrong and what is valid."""
@@ -191,9 +193,12 @@ def coerce(name: str, value: Any, default: Any, annotation: Any = None) -> Any:
     return value
 
 
+USAGE = "slbo/main.py [--config A.yml ...] [--set key.sub=value ...] [--help]"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> typing.NoReturn:
-        raise ConfigError(f"{message}; usage: slbo/main.py [--config A.yml ...] [--set key.sub=value ...]")
+        raise ConfigError(f"{message}; usage: {USAGE}")
 
 
 def load_yaml(path: str) -> Dict[str, Any]:
@@ -221,7 +226,8 @@ def load_yaml(path: str) -> Dict[str, Any]:
 
 def parse(cls: MetaFLAGS, argv: Optional[Sequence[str]] = None) -> None:
     """Applies `--config` files then `--set` items from argv to the FLAGS tree `cls`."""
-    parser = _Parser(prog="slbo/main.py", description="Stochastic Lower Bound Optimization")
+    parser = _Parser(prog="slbo/main.py", description="Stochastic Lower Bound Optimization", add_help=False)
+    parser.add_argument("-h", "--help", action=HelpAction, flags=cls, usage=USAGE)
     parser.add_argument("-c", "--config", nargs="+", action="append", default=[], help="YAML config files")
     parser.add_argument("-s", "--set", nargs="*", action="append", default=[], help="key.sub=value overrides")
     args = parser.parse_args(argv)

@@ -36,6 +36,8 @@ from slbo.partial_envs import make_env  # noqa: E402
 from slbo.run.checkpoint import atomic_write, load_arrays, load_module, save_arrays, save_modules  # noqa: E402
 from slbo.run.diagnostics import Diagnostics  # noqa: E402
 from slbo.run.faults import Interrupted, NumericalError, SignalGuard, check_finite  # noqa: E402
+from slbo.run.lock import RunLock  # noqa: E402
+from slbo.run.playback import PolicyVideos  # noqa: E402
 from slbo.utils.flags import N_TEST_ENVS, VF_BATCH_SIZE, parse_flags  # noqa: E402
 from slbo.utils.fused_runner import FusedRunner  # noqa: E402
 from slbo.utils.OU_noise import OUNoise  # noqa: E402
@@ -155,6 +157,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
         wandb.start(FLAGS.wandb_project_name, FLAGS.wandb_group_name, FLAGS.run_id,
                     {**FLAGS.as_dict(), "provenance": provenance.read(FLAGS.log_dir)}, FLAGS.log_dir,
                     resume_id=loop["wandb_id"])
+    videos = PolicyVideos(FLAGS, wandb)
     where = "setup"  # the stage and iteration in progress, for error messages
 
     # ---------------- closures ----------------
@@ -313,6 +316,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
             loop["cum_steps"] += train_policy(T, i)
 
         save_checkpoints(T, recent_train_set)
+        videos.after_stage(T, policy)
 
     where = "the final evaluation"
     with guard.critical():
@@ -323,6 +327,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
     # The stage_ names as in the published code, and final_ names so the wandb summary holds the final return.
     wandb.log({**{prefix + k.replace(" ", "_"): v for prefix in ("stage_", "final_") for k, v in metrics.items()},
                **diagnose(FLAGS.slbo.n_stages, metrics)})
+    videos.at_end(policy, FLAGS.slbo.n_stages)
     wandb.finish()
     remove_resume_checkpoints(FLAGS.log_dir)  # a finished run is never resumed
 
@@ -357,6 +362,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     try:
         FLAGS = parse_flags(argv)
         status = preflight(FLAGS)
+        lock = None if status == FINISHED else RunLock(FLAGS.log_dir)  # held until the run ends
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -370,7 +376,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         logger.info("Resuming the run in %s from stage %d of %d", FLAGS.log_dir, loop["stage"], FLAGS.slbo.n_stages)
     elif FLAGS.ckpt.overwrite or status == UNFINISHED:
         clear_run_files(FLAGS.log_dir)  # nothing to resume from: start afresh
-    with SignalGuard() as guard:
+    with lock, SignalGuard() as guard:
         sink = open_log_dir(FLAGS, resume)
         logger.info("log_dir = %s", FLAGS.log_dir)
         command = sys.argv[:1] + list(sys.argv[1:] if argv is None else argv)

@@ -17,9 +17,10 @@ A sweep file:
 
 Each run writes into DIR/<point labels>_seed<S>/ (config.yml, log.json, checkpoints, and the
 process output in stdout.log). A run is finished when its log.json holds a "final" record;
-re-running the sweep skips finished runs and launches the others again with the same command,
-which resumes them from their last completed stage. Exit code: 0 when every run is finished, 1
-when some failed, 2 for a bad sweep file or command line (one line on stderr), 130 when stopped
+re-running the sweep skips finished runs and runs that another process is running (their log_dir
+is locked), and launches the others again with the same command, which resumes them from their
+last completed stage. Exit code: 0 when every run is finished, 1 when some failed or run
+elsewhere, 2 for a bad sweep file or command line (one line on stderr), 130 when stopped
 (Ctrl-C or SIGTERM). docs/SWEEPS.md has the details, and how to run on a Ray cluster.
 """
 from __future__ import annotations
@@ -42,6 +43,7 @@ from typing import Any, Dict, List, NoReturn, Optional, Sequence, TextIO, Tuple
 import yaml
 
 from lunzi.config import ConfigError, expand, load_yaml, nearest
+from slbo.run.lock import lock_holder
 from slbo.run.preflight import config_differences, is_finished
 from slbo.run.progress import format_duration
 
@@ -226,9 +228,15 @@ def _metric_records(log_dir: str, tag: str) -> List[Dict[str, Any]]:
     return records
 
 
+RUNNING_ELSEWHERE = "running elsewhere"
+
+
 def run_state(run: Run, n_stages: int) -> str:
     if is_finished(run.log_dir):
         return "finished"
+    holder = lock_holder(run.log_dir)
+    if holder:  # another process (an earlier sweep, a terminal) has this run: never start it twice
+        return f"{RUNNING_ELSEWHERE} ({holder})"
     stages = _metric_records(run.log_dir, "stage")
     if stages:
         return f"stopped in stage {stages[-1]['stage']}/{n_stages}"  # 0-based, as in the run's log
@@ -388,11 +396,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for run in sweep.runs:
             print(f"{states[run.name]:<{width}}  {run.name}  {run.log_dir}")
         return 0
-    todo = [run for run in sweep.runs if states[run.name] != "finished"]
-    print(f"sweep {args.sweep}: {len(sweep.runs)} runs in {sweep.dir}, {len(sweep.runs) - len(todo)} finished "
-          f"(skipped), {len(todo)} to run", flush=True)
+    elsewhere = [run for run in sweep.runs if states[run.name].startswith(RUNNING_ELSEWHERE)]
+    for run in elsewhere:
+        print(f"{run.name}: {states[run.name]}; skipped", flush=True)
+    todo = [run for run in sweep.runs if states[run.name] != "finished" and run not in elsewhere]
+    print(f"sweep {args.sweep}: {len(sweep.runs)} runs in {sweep.dir}, {len(sweep.runs) - len(todo) - len(elsewhere)} "
+          f"finished (skipped), {len(elsewhere)} running elsewhere (skipped), {len(todo)} to run", flush=True)
     if not todo:
-        return 0
+        return 1 if elsewhere else 0
     try:
         import ray  # noqa: F401
     except ImportError:
@@ -406,11 +417,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    finished = len(sweep.runs) - len(failed)
+    finished = len(sweep.runs) - len(failed) - len(elsewhere)
     print(f"sweep done: {finished}/{len(sweep.runs)} runs finished" +
           (f", {len(failed)} failed: {', '.join(failed)}" if failed else "") +
+          (f", {len(elsewhere)} running elsewhere" if elsewhere else "") +
           f"; report: python -m slbo.report {sweep.dir}", flush=True)
-    return 1 if failed else 0
+    return 1 if failed or elsewhere else 0
 
 
 if __name__ == "__main__":

@@ -41,6 +41,8 @@ def files(tmp_path):
 CASES = [
     (["log_dir={d}/a_file"], "log_dir {d}/a_file exists and is not a directory"),
     (["log_dir={d}/a_file/run"], "log_dir {d}/a_file/run cannot be created: {d}/a_file is not a directory"),
+    (["log_dir=/proc/x"], "log_dir /proc/x cannot be created: making a directory in /proc fails (No such file"),
+    (["log_dir=/sys/x/y"], "log_dir /sys/x/y cannot be created: making a directory in /sys fails ("),
     (["log_dir={d}/old_run"], "log_dir {d}/old_run holds a run with a different config (algorithm: 'mle' -> 'slbo'"),
     (["ckpt.model_load={d}/missing.npz"], "ckpt.model_load {d}/missing.npz: no such file"),
     (["ckpt.model_load={d}/notes.txt"], "ckpt.model_load {d}/notes.txt is not a checkpoint (.npz of named arrays)"),

@@ -1,7 +1,7 @@
 """Gaussian MLP policy: tanh MLP on the normalised state, state-independent log-std."""
 from __future__ import annotations
 
-from typing import Callable, List, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -35,9 +35,9 @@ class GaussianMLPPolicy(nn.Module):
     def clone(self) -> "GaussianMLPPolicy":
         return GaussianMLPPolicy(self.dim_state, self.dim_action, self.hidden_sizes, self.normalizer, self.init_std)
 
-    def actor(self, deterministic: bool = False) -> Actor:
+    def actor(self, deterministic: bool = False, rng: Optional[np.random.Generator] = None) -> Actor:
         """A numpy function states -> sampled actions, with the current weights read once.
-        Noise comes from numpy's global RNG, so a run's seed fixes it."""
+        Noise comes from `rng`, else from numpy's global RNG (so a run's seed fixes it)."""
         weights = nn.read_values(self.net.parameters())
         log_std, (mean, std, _) = nn.read_values([self.log_std])[0], self.normalizer.stats()
         scale = np.exp(log_std)
@@ -46,6 +46,6 @@ class GaussianMLPPolicy(nn.Module):
             mu = self.net.fast((states - mean) / np.maximum(std, self.normalizer.eps), weights)
             if deterministic:
                 return mu
-            return mu + scale * np.random.randn(*mu.shape)
+            return mu + scale * (np.random.randn(*mu.shape) if rng is None else rng.standard_normal(mu.shape))
 
         return act

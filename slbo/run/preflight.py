@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import tempfile
 import zipfile
 from typing import Any, Dict, List
 
@@ -46,6 +47,23 @@ def config_differences(FLAGS: MetaFLAGS, saved: Dict[str, Any]) -> List[str]:
             if k not in ignored and now.get(k) != before.get(k)]
 
 
+def check_writable(log_dir: str, existing: str) -> None:
+    """Makes and removes a directory (a file, when log_dir exists) in `existing`, its deepest
+    existing part: permissions, read-only mounts, and file systems such as /proc and /sys that
+    refuse what access() allows, all show up."""
+    try:
+        if existing == log_dir:
+            fd, probe = tempfile.mkstemp(dir=existing, prefix=".tmp-probe-")
+            os.close(fd)
+            os.unlink(probe)
+        else:
+            os.rmdir(tempfile.mkdtemp(dir=existing, prefix=".tmp-probe-"))
+    except OSError as e:
+        what = "a file" if existing == log_dir else "a directory"
+        raise ConfigError(f"log_dir {log_dir} cannot be {'written' if existing == log_dir else 'created'}: making "
+                          f"{what} in {existing} fails ({e.strerror})") from None
+
+
 def log_dir_status(FLAGS: MetaFLAGS) -> str:
     """FRESH, UNFINISHED (resume it) or FINISHED; refuses a log_dir it cannot use."""
     log_dir = FLAGS.log_dir
@@ -56,8 +74,7 @@ def log_dir_status(FLAGS: MetaFLAGS) -> str:
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
         raise ConfigError(f"log_dir {log_dir} cannot be created: {existing} is not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"log_dir {log_dir} cannot be written: no write permission on {existing}")
+    check_writable(log_dir, existing)
     config_path = os.path.join(log_dir, "config.yml")
     if existing != log_dir or not os.path.isfile(config_path):
         return FRESH
@@ -102,6 +119,23 @@ def _read_checkpoint(flag: str, path: str) -> Dict[str, Any]:
         raise ConfigError(f"{flag} {path} is not a checkpoint (.npz of named arrays): {type(e).__name__}") from None
 
 
+def check_checkpoint(flag: str, path: str, name: str, expected: Dict[str, tuple]) -> None:
+    """The checkpoint at `path` (named `flag` in errors) must hold every parameter of module `name`
+    with the `expected` shapes."""
+    shapes = _read_checkpoint(flag, path)
+    prefix = f"{name}/"
+    held = {k[len(prefix):]: v for k, v in shapes.items() if k.startswith(prefix)}
+    if not held:
+        raise ConfigError(f"{flag} {path} holds no '{name}' parameters")
+    for key, shape in expected.items():
+        if key in held and tuple(held[key]) != shape:
+            raise ConfigError(f"{flag} {path} does not fit this {name}: {name}/{key} has shape "
+                              f"{tuple(held[key])}, expected {shape}")
+    missing = [key for key in expected if key not in held]
+    if missing:
+        raise ConfigError(f"{flag} {path} does not fit this {name}: it lacks {name}/{missing[0]}")
+
+
 def check_loads(FLAGS: MetaFLAGS) -> None:
     """ckpt.model_load / ckpt.policy_load must hold parameters of the right shapes; ckpt.buf_load
     must hold stage-0 .. stage-(buf_load_index-1) buffers."""
@@ -111,18 +145,7 @@ def check_loads(FLAGS: MetaFLAGS) -> None:
     if loads:
         expected = expected_shapes(FLAGS)
         for flag, path, name in loads:
-            shapes = _read_checkpoint(flag, path)
-            prefix = f"{name}/"
-            held = {k[len(prefix):]: v for k, v in shapes.items() if k.startswith(prefix)}
-            if not held:
-                raise ConfigError(f"{flag} {path} holds no '{name}' parameters")
-            for key, shape in expected[name].items():
-                if key in held and tuple(held[key]) != shape:
-                    raise ConfigError(f"{flag} {path} does not fit this {name}: {name}/{key} has shape "
-                                      f"{tuple(held[key])}, expected {shape}")
-            missing = [key for key in expected[name] if key not in held]
-            if missing:
-                raise ConfigError(f"{flag} {path} does not fit this {name}: it lacks {name}/{missing[0]}")
+            check_checkpoint(flag, path, name, expected[name])
     if FLAGS.ckpt.buf_load:
         if not os.path.isdir(FLAGS.ckpt.buf_load):
             raise ConfigError(f"ckpt.buf_load {FLAGS.ckpt.buf_load}: no such directory")

@@ -89,6 +89,16 @@ class WandbLogger:
             logger.warning("wandb logging failed, disabling it: %s: %s", type(e).__name__, e)
             self.run = None
 
+    def log_video(self, key: str, path: str, caption: str) -> None:
+        """Logs the video file at `path` (wandb copies it into the run); a failure is a warning."""
+        if self.run is None:
+            return
+        try:
+            import wandb
+            self.run.log({key: wandb.Video(path, caption=caption, format=os.path.splitext(path)[1][1:])})
+        except Exception as e:
+            logger.warning("wandb video logging failed: %s: %s", type(e).__name__, e)
+
     def finish(self) -> None:
         if self.run is None:
             return

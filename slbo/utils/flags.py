@@ -58,24 +58,24 @@ def make_flags() -> MetaFLAGS:
     """A fresh FLAGS tree with the seed's defaults (one per run, so tests never share state)."""
 
     class FLAGS(BaseFLAGS):
-        use_prev = True
-        seed = 100  # 0: draw one from os.urandom
-        log_dir: Optional[str] = None  # default: ckpt.base/run_id
-        run_id: Optional[str] = None  # default: a timestamp
-        algorithm = "slbo"  # slbo | mle | va | MF
+        use_prev = True  # keep earlier stages' real data in the train/dev sets; False: this stage's only
+        seed = 100  # seeds numpy, Python and the TF graph (envs and noise too); 0: draw one from os.urandom
+        log_dir: Optional[str] = None  # where the run writes; default: ckpt.base/run_id
+        run_id: Optional[str] = None  # the run's name (also the wandb run's); default: log_dir's name or a timestamp
+        algorithm = "slbo"  # model loss: slbo (multi-step) | mle (one-step) | va (value-aware) | MF (no model)
 
-        use_wandb = 0
-        wandb_group_name = "slbo_mle"
-        wandb_project_name = "slbo"
+        use_wandb = 0  # 1: log to Weights & Biases (offline without credentials)
+        wandb_group_name = "slbo_mle"  # wandb group of the run
+        wandb_project_name = "slbo"  # wandb project of the run
 
         class slbo(BaseFLAGS):
-            n_iters = 20
-            n_policy_iters = 10
-            n_model_iters = 100
-            n_stages = 100
-            n_evaluate_iters = 10
-            opt_model = False
-            start = "reset"  # or "buffer": imagined rollouts start from buffer states
+            n_iters = 20  # iterations per stage, each model steps then policy steps
+            n_policy_iters = 10  # TRPO steps per iteration, on imagined rollouts
+            n_model_iters = 100  # model gradient steps per iteration
+            n_stages = 100  # stages; each collects real data, then trains model and policy
+            n_evaluate_iters = 10  # evaluate on the real env every N iterations (and at each stage's start)
+            opt_model = False  # never usable in the published code; must stay False
+            start = "reset"  # imagined rollouts start from env resets, or (buffer) from train-set states
 
             @classmethod
             def finalize(cls) -> None:
@@ -88,9 +88,9 @@ def make_flags() -> MetaFLAGS:
                 non_negative("slbo", cls, ("n_policy_iters",))
 
         class plan(BaseFLAGS):
-            max_steps = 500
-            n_envs: Optional[int] = None  # default: n_trpo_samples // max_steps
-            n_trpo_samples = 4000
+            max_steps = 500  # length of an imagined rollout
+            n_envs: Optional[int] = None  # imagined rollouts run together; default: n_trpo_samples // max_steps
+            n_trpo_samples = 4000  # imagined samples per TRPO step
             # fused: imagined rollouts, TRPO, value fits and chunks of model steps each as one
             # XLA-compiled session call; per_step: the published design (docs/PERFORMANCE.md)
             rollout = "fused"
@@ -111,7 +111,7 @@ def make_flags() -> MetaFLAGS:
                         f"as a multiple of max_steps")
 
         class env(BaseFLAGS):
-            id = "HalfCheetah-v2"
+            id = "HalfCheetah-v2"  # the task; `python -m slbo.envs` lists them
 
             @classmethod
             def finalize(cls) -> None:
@@ -119,11 +119,11 @@ def make_flags() -> MetaFLAGS:
                 check_env_id(cls.id)
 
         class rollout(BaseFLAGS):
-            normalizer = "policy"  # or "uniform": normalisers fitted on stage 0 only
-            max_buf_size = 200000
-            n_train_samples = 10000
-            n_dev_samples = 0  # 0: same as n_train_samples
-            n_test_samples = 10000
+            normalizer = "policy"  # policy: normalisers updated with every stage's data; uniform: stage 0's only
+            max_buf_size = 200000  # capacity (real samples) of the train set and of the dev set
+            n_train_samples = 10000  # real steps collected per stage for the train set
+            n_dev_samples = 0  # real steps collected per stage for the dev set; 0: same as n_train_samples
+            n_test_samples = 10000  # real steps of each evaluation, over the 4 evaluation envs
 
             @classmethod
             def finalize(cls) -> None:
@@ -135,14 +135,15 @@ def make_flags() -> MetaFLAGS:
                                       f"evaluation envs), got {cls.n_test_samples}")
 
         class ckpt(BaseFLAGS):
-            n_save_stages = 10
-            model_load: Optional[str] = None
-            policy_load: Optional[str] = None
-            buf_load: Optional[str] = None
-            buf_load_index = 0
-            base = "/tmp/mbrl/logs"
+            n_save_stages = 10  # write stage-T.npz and final.npz every N stages; 1: also each stage's data
+            model_load: Optional[str] = None  # start from the model of this checkpoint .npz
+            policy_load: Optional[str] = None  # start from the policy of this checkpoint .npz
+            buf_load: Optional[str] = None  # a log_dir whose stage-K.inc-buf.npz files fill the train set at start
+            buf_load_index = 0  # load those of stages 0 .. N-1 from ckpt.buf_load
+            base = "/tmp/mbrl/logs"  # parent directory of the default log_dir
             warm_up: Optional[str] = None  # accepted for compatibility; unused by the published code
             overwrite = False  # start afresh in a log_dir that holds another run
+            n_video_stages = 0  # use_wandb=1: log a video of the policy every N stages and at the end; 0: never
 
             @classmethod
             def finalize(cls) -> None:
@@ -152,32 +153,32 @@ def make_flags() -> MetaFLAGS:
                     if getattr(cls, key) is not None:
                         setattr(cls, key, expand(getattr(cls, key)))
                 positive("ckpt", cls, ("n_save_stages",))
-                non_negative("ckpt", cls, ("buf_load_index",))
+                non_negative("ckpt", cls, ("buf_load_index", "n_video_stages"))
                 if cls.buf_load_index and cls.buf_load is None:
                     raise ConfigError(f"ckpt.buf_load_index={cls.buf_load_index} needs ckpt.buf_load (a log_dir "
                                       f"written with ckpt.n_save_stages=1)")
 
         class OUNoise(BaseFLAGS):
-            theta = 0.15
-            sigma = 0.3
+            theta = 0.15  # mean reversion of the OU exploration noise on collected actions
+            sigma = 0.3  # scale of the OU exploration noise
 
             @classmethod
             def finalize(cls) -> None:
                 non_negative("OUNoise", cls, ("theta", "sigma"))
 
         class model(BaseFLAGS):
-            hidden_sizes = [500, 500]
+            hidden_sizes = [500, 500]  # hidden layers of the dynamics model
             loss = "L2"  # L1 | L2 | MSE (criterion of the slbo and mle losses)
             G_coef = 0.5  # accepted for compatibility; unused by the published code
-            multi_step = 1
-            lr = 1e-3
-            weight_decay = 1e-5
-            validation_freq = 1
-            optimizer = "Adam"
-            train_batch_size = 256
-            dev_batch_size = 1024
-            va_loss_coeff = 1e-2
-            va_norm = "l1"  # l1 | l2
+            multi_step = 1  # window length of the slbo and mle losses
+            lr = 1e-3  # Adam learning rate of the model
+            weight_decay = 1e-5  # L2 weight decay of the model
+            validation_freq = 1  # dev-set loss every N iterations
+            optimizer = "Adam"  # the model's optimiser (Adam only)
+            train_batch_size = 256  # windows per model step
+            dev_batch_size = 1024  # windows per dev-set loss
+            va_loss_coeff = 1e-2  # scale of the value-aware loss
+            va_norm = "l1"  # value-aware loss: l1 = |V(s') - V(model(s, a))|, l2 = its square
             value_update_interval = 0  # refit V every N model steps; 0: never
             # Variants of the model loss, each off by default (docs/VARIANTS.md):
             va_aux_coeff = 0.0  # slbo/mle: + va_aux_coeff x the value-aware error; 0: off
@@ -206,8 +207,8 @@ def make_flags() -> MetaFLAGS:
                 non_negative("diag", cls, ("every",))
 
         class policy(BaseFLAGS):
-            hidden_sizes = [32, 32]
-            init_std = 1.0
+            hidden_sizes = [32, 32]  # hidden layers of the policy (tanh)
+            init_std = 1.0  # initial standard deviation of the policy's actions
 
             @classmethod
             def finalize(cls) -> None:
@@ -217,19 +218,19 @@ def make_flags() -> MetaFLAGS:
                                       f"got {cls.hidden_sizes}")
 
         class PPO(BaseFLAGS):  # accepted for compatibility; the published code has no PPO
-            n_minibatches = 32
-            n_opt_epochs = 10
-            ent_coef = 0.005
-            lr = 3e-4
-            clip_range = 0.2
+            n_minibatches = 32  # unused
+            n_opt_epochs = 10  # unused
+            ent_coef = 0.005  # unused
+            lr = 3e-4  # unused
+            clip_range = 0.2  # unused
 
         class TRPO(BaseFLAGS):
-            cg_damping = 0.1
-            n_cg_iters = 10
-            max_kl = 0.01
-            vf_lr = 1e-3
-            n_vf_iters = 5
-            ent_coef = 0.0
+            cg_damping = 0.1  # damping added to Fisher-vector products in conjugate gradient
+            n_cg_iters = 10  # conjugate-gradient iterations per TRPO step
+            max_kl = 0.01  # KL trust region of a TRPO step
+            vf_lr = 1e-3  # Adam learning rate of the value function
+            n_vf_iters = 5  # value-function epochs per TRPO step
+            ent_coef = 0.0  # entropy bonus of TRPO (0 from stage 50 on)
 
             @classmethod
             def finalize(cls) -> None:
@@ -237,9 +238,9 @@ def make_flags() -> MetaFLAGS:
                 non_negative("TRPO", cls, ("cg_damping", "ent_coef"))
 
         class runner(BaseFLAGS):
-            lambda_ = 0.95
-            gamma = 0.99
-            max_steps = 500
+            lambda_ = 0.95  # GAE lambda
+            gamma = 0.99  # discount factor
+            max_steps = 500  # horizon of real episodes
 
             @classmethod
             def finalize(cls) -> None:

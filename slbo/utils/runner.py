@@ -57,7 +57,7 @@ class Runner:
         lo, hi = self.env.action_space.low, self.env.action_space.high
         for t in range(n_steps):
             actions = act(self._states)
-            env_actions = lo + (actions + 1.0) * 0.5 * (hi - lo) if self.rescale_action else actions
+            env_actions = rescale(actions, lo, hi) if self.rescale_action else actions
             next_states, rewards, dones, _ = self.env.step(env_actions)
             self._returns += rewards
             self._n_steps += 1
@@ -89,6 +89,11 @@ class Runner:
         values, next_values = vfn.get_values(both).reshape(2, *data.shape)  # one session call
         return gae(data.reward, values, next_values, data.done, data.timeout, self.gamma, self.lambda_), \
             values.reshape(-1)
+
+
+def rescale(actions: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Policy actions in [-1, 1] to the env's action range [low, high]."""
+    return low + (actions + 1.0) * 0.5 * (high - low)
 
 
 def gae(rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray, dones: np.ndarray,

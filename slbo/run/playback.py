@@ -1,0 +1,173 @@
+"""Playing a trained policy on the real env: the returns of a few episodes (`python -m slbo.play`),
+and videos of an episode, for a file or for wandb during training.
+
+An episode runs here, with the policy's numpy actor; a video is rendered from the recorded states
+by a child process (slbo.run.video), because TensorFlow and Mesa's OpenGL cannot share a process."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from typing import Callable, List, NamedTuple, Optional, Tuple
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+import lunzi.nn as nn
+from lunzi.config import ConfigError, MetaFLAGS
+from lunzi.logger import logger
+from slbo.envs import BaseModelBasedEnv
+from slbo.networks import build_networks
+from slbo.partial_envs import env_class
+from slbo.policies.gaussian_mlp_policy import GaussianMLPPolicy
+from slbo.run.checkpoint import load_module
+from slbo.run.headless_gl import choose_gl_backend
+from slbo.run.preflight import check_checkpoint, expected_shapes
+from slbo.run.video import check_renderable
+from slbo.run.wandb_logger import WandbLogger
+from slbo.utils.flags import parse_flags
+from slbo.utils.runner import rescale
+from slbo.utils.tf_utils import get_tf_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RENDER_TIMEOUT_S = 900
+
+
+class Episode(NamedTuple):
+    ret: float
+    length: int
+    qpos: Optional[np.ndarray]  # [length + 1, nq]: every state visited, when recorded
+    qvel: Optional[np.ndarray]
+
+
+def play_episode(env: BaseModelBasedEnv, act: Callable[[np.ndarray], np.ndarray], max_steps: int,
+                 record: bool = False) -> Episode:
+    """One episode of at most `max_steps` steps, acting as the run's evaluation does (actions
+    rescaled from [-1, 1]); with `record`, the MuJoCo state (qpos, qvel) of every state visited."""
+    state, _ = env.reset()
+    low, high = env.action_space.low, env.action_space.high
+    qpos, qvel = [], []
+    ret, length, done = 0.0, 0, False
+    while True:
+        if record:
+            qpos.append(env.data.qpos.copy()), qvel.append(env.data.qvel.copy())
+        if done or length == max_steps:
+            break
+        action = act(np.asarray(state, dtype=np.float64)[None])[0]
+        state, reward, done, _, _ = env.step(rescale(action, low, high))
+        ret += reward
+        length += 1
+    return Episode(ret, length, np.array(qpos) if record else None, np.array(qvel) if record else None)
+
+
+def render_episode(env_id: str, episode: Episode, video: str, width: int, height: int, max_frames: int,
+                   backend: str) -> str:
+    """Writes the recorded `episode` to `video` in a child process; returns its summary line.
+    Raises ConfigError with the child's one-line error."""
+    with tempfile.TemporaryDirectory(prefix="slbo-video-") as tmp:
+        states = os.path.join(tmp, "states.npz")
+        np.savez(states, env_id=env_id, qpos=episode.qpos, qvel=episode.qvel, width=width, height=height,
+                 max_frames=max_frames)
+        command = [sys.executable, "-m", "slbo.run.video", states, video]
+        path = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)
+        try:
+            result = subprocess.run(command, env={**os.environ, "MUJOCO_GL": backend, "PYTHONPATH": path},
+                                    capture_output=True, text=True, timeout=RENDER_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise ConfigError(f"rendering {video} took longer than {RENDER_TIMEOUT_S} s") from None
+    if result.returncode != 0:
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"the renderer exited with code {result.returncode}"
+        raise ConfigError(reason[len("error: "):] if reason.startswith("error: ") else reason)
+    return result.stdout.strip().splitlines()[-1]
+
+
+def resolve_run(path: str, config: Optional[str]) -> Tuple[str, str]:
+    """(checkpoint, config.yml) of a run directory, or of a checkpoint file and --config."""
+    if not os.path.exists(path):
+        raise ConfigError(f"{path}: no such run directory or checkpoint")
+    if os.path.isdir(path):
+        config = config or os.path.join(path, "config.yml")
+        checkpoint = os.path.join(path, "final.npz")
+        missing = [name for name, p in (("config.yml", config), ("final.npz", checkpoint)) if not os.path.isfile(p)]
+        if missing:
+            raise ConfigError(f"{path} is not a run directory: it lacks {' and '.join(missing)} (give a log_dir of "
+                              f"slbo/main.py, or a checkpoint .npz with --config)")
+        return checkpoint, config
+    if config is None:
+        raise ConfigError(f"{path} is a file: a checkpoint needs --config (the config.yml of the run that wrote it)")
+    if not os.path.isfile(config):
+        raise ConfigError(f"--config {config}: no such file")
+    return path, config
+
+
+def play(path: str, config: Optional[str], n_episodes: int, deterministic: bool, seed: int,
+         video: Optional[str] = None, width: int = 320, height: int = 240, max_frames: int = 0) -> List[float]:
+    """Plays `n_episodes` real episodes of a run's policy (loaded with its state normaliser) and
+    prints each return and their mean ± standard error; with `video`, writes the first episode
+    there. Bad input raises ConfigError before any episode runs."""
+    checkpoint, config = resolve_run(path, config)
+    FLAGS = parse_flags(["--config", config])
+    check_checkpoint("checkpoint", checkpoint, "policy", expected_shapes(FLAGS)["policy"])
+    if video:
+        check_renderable(FLAGS.env.id)
+    backend = choose_gl_backend() if video else ""
+    rng = np.random.default_rng(seed)  # the env's seed and the action noise: `seed` alone fixes them
+    env = env_class(FLAGS.env.id)(seed=int(rng.integers(2 ** 31)))
+    with tf.Graph().as_default(), nn.make_session(get_tf_config()):
+        nets = build_networks(FLAGS, env.observation_space.shape[0], env.action_space.shape[0])
+        tf.get_default_session().run(tf.global_variables_initializer())
+        load_module(checkpoint, "policy", nets.policy)
+        act = nets.policy.actor(deterministic, rng)  # numpy, with the weights read once
+
+    returns = []
+    for i in range(n_episodes):
+        episode = play_episode(env, act, FLAGS.runner.max_steps, record=bool(video) and i == 0)
+        print(f"episode {i + 1}: return {episode.ret:.2f} ({episode.length} steps)", flush=True)
+        if episode.qpos is not None:
+            print(render_episode(FLAGS.env.id, episode, video, width, height, max_frames, backend), flush=True)
+        returns.append(episode.ret)
+    sem = np.std(returns, ddof=1) / np.sqrt(len(returns)) if len(returns) > 1 else 0.0
+    print(f"return over {len(returns)} episodes: {np.mean(returns):.2f} ± {sem:.2f} (mean ± standard error; "
+          f"{'mean' if deterministic else 'sampled'} actions, seed {seed})", flush=True)
+    return returns
+
+
+class PolicyVideos:
+    """With use_wandb=1 and ckpt.n_video_stages=N > 0: a video of the current policy logged to
+    wandb after every N-th stage and at the end. It never touches the run's state: the episode
+    runs on an env of its own, with a numpy Generator of its own (seeded by the run's seed and
+    the stage), through the policy's numpy actor (no TF op added); a failure is a warning."""
+
+    KEY, WIDTH, HEIGHT = "policy_video", 320, 240
+
+    def __init__(self, FLAGS: MetaFLAGS, wandb: WandbLogger):
+        self.every = FLAGS.ckpt.n_video_stages if FLAGS.use_wandb else 0
+        self.env_id, self.max_steps, self.seed = FLAGS.env.id, FLAGS.runner.max_steps, FLAGS.seed
+        self.wandb = wandb
+        self.backend: Optional[str] = None
+
+    def after_stage(self, stage: int, policy: GaussianMLPPolicy) -> None:
+        if self.every and stage % self.every == 0:
+            self.log(policy, stage, f"stage {stage}")
+
+    def at_end(self, policy: GaussianMLPPolicy, n_stages: int) -> None:
+        if self.every:
+            self.log(policy, n_stages, "final")
+
+    def log(self, policy: GaussianMLPPolicy, stage: int, caption: str) -> None:
+        if self.wandb.run is None:
+            return
+        try:
+            check_renderable(self.env_id)
+            self.backend = self.backend or choose_gl_backend()
+            rng = np.random.default_rng([self.seed, stage])
+            env = env_class(self.env_id)(seed=int(rng.integers(2 ** 31)))
+            episode = play_episode(env, policy.actor(rng=rng), self.max_steps, record=True)
+            with tempfile.TemporaryDirectory(prefix="slbo-video-") as tmp:
+                path = os.path.join(tmp, f"policy-stage-{stage}.mp4")
+                render_episode(self.env_id, episode, path, self.WIDTH, self.HEIGHT, 0, self.backend)
+                self.wandb.log_video(self.KEY, path, f"{caption}: return {episode.ret:.1f}")
+        except ConfigError as e:
+            logger.warning("No policy video for %s: %s", caption, e)
