@@ -1,17 +1,18 @@
 """Can what a process ran before change a computation's bits? Runs one computation from the same
-state two ways and reports the first tensor that differs bit-wise:
+state two ways and reports the tensors that differ bit-wise:
 
 - model chunk: one Adam step of the va model loss (a 1-step chunk, as at a resume mid-way to a
-  value refit) run by a program compiled for 1 step vs one compiled for 3. Until model chunks were
-  padded to a length fixed by the flags, a process that had run a 3-step chunk ran the latter, a
-  resumed one the former;
-- rollout: one fused imagined rollout with a fresh runner vs a runner whose reset pool grew in
-  an earlier rollout with many early episode ends.
+  value refit) on each of 20 batches, by a program compiled for 1 step vs one compiled for 3.
+  Until chunks were padded to a length fixed by the flags, a process that had run a 3-step chunk
+  ran the latter, a process resumed there the former;
+- rollout: one fused imagined rollout by a fresh runner vs a runner whose reset pool grew in an
+  earlier rollout with many early episode ends.
 
-XLA compiles for the host CPU; XLA_FLAGS=--xla_cpu_max_isa=SSE4_2 (or AVX2, AVX) makes it emit
-code as for an older CPU:
+XLA compiles for the host CPU; XLA_FLAGS=--xla_cpu_max_isa=AVX2 (or AVX, SSE4_2) makes it emit
+code as for an older one:
 
-    XLA_FLAGS=--xla_cpu_max_isa=SSE4_2 python bench/history.py
+    python bench/history.py
+    XLA_FLAGS=--xla_cpu_max_isa=AVX2 python bench/history.py
 
 Last line: identical=<yes|no>"""
 from __future__ import annotations
@@ -39,11 +40,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGS = parse_flags(["-c", os.path.join(ROOT, "configs", "tests", "tiny.yml"), "-s", "algorithm=va",
                      "model.value_update_interval=3"])
 Outputs = List[Tuple[str, np.ndarray]]
+N_BATCHES = 20
 
 
 def model_chunk(padded: bool) -> Outputs:
-    """Loss, grad norm and va loss of one Adam step, then every variable after it; `padded`: run by
-    the program compiled for 3 steps."""
+    """Loss, grad norm and va loss of one Adam step on each of N_BATCHES batches, each from the
+    same initial state, then every variable after the last; `padded`: run by the program compiled
+    for 3 steps."""
     env = make_env(FLAGS.env.id)
     dim_state, dim_action = env.observation_space.shape[0], env.action_space.shape[0]
     nets = build_networks(FLAGS, dim_state, dim_action)
@@ -52,14 +55,19 @@ def model_chunk(padded: bool) -> Outputs:
     loss.build_backward(FLAGS.model.lr, FLAGS.model.weight_decay)
     session = tf.get_default_session()
     session.run(tf.global_variables_initializer())
+    variables = tf.global_variables()
+    initial = session.run(variables)
     shape = (1, FLAGS.model.multi_step, FLAGS.model.train_batch_size)
     rng = np.random.RandomState(1)
-    windows = np.zeros(shape, gen_dtype(dim_state, dim_action)).view(np.recarray)
-    windows.state, windows.next_state = rng.randn(*shape, dim_state), rng.randn(*shape, dim_state)
-    windows.action = rng.uniform(-1, 1, (*shape, dim_action))
-    stats = loss.train_steps(windows, in_graph=True, max_steps=3 if padded else 1)
-    variables = tf.global_variables()
-    return [*zip(("loss", "grad_norm", "va_loss"), stats), *zip([v.name for v in variables], session.run(variables))]
+    outputs = []
+    for k in range(N_BATCHES):
+        windows = np.zeros(shape, gen_dtype(dim_state, dim_action)).view(np.recarray)
+        windows.state, windows.next_state = rng.randn(*shape, dim_state), rng.randn(*shape, dim_state)
+        windows.action = rng.uniform(-1, 1, (*shape, dim_action))
+        nn.assign_values(variables, initial)
+        stats = loss.train_steps(windows, in_graph=True, max_steps=3 if padded else 1)
+        outputs += [(f"{name} of batch {k}", value) for name, value in zip(("loss", "grad_norm", "va_loss"), stats)]
+    return outputs + list(zip([v.name for v in variables], session.run(variables)))
 
 
 def rollout(grown_pool: bool) -> Outputs:
@@ -95,8 +103,8 @@ def compare(name: str, computation: Callable[[bool], Outputs]) -> bool:
                  for (tensor, one), (_, other) in zip(results[False], results[True])
                  if np.asarray(one).tobytes() != np.asarray(other).tobytes()]
     if differing:
-        print(f"{name}: {len(differing)} of {len(results[False])} tensors differ; the first: "
-              f"{differing[0][0]}, max |difference| {differing[0][1]:.3g}")
+        print(f"{name}: {len(differing)} of {len(results[False])} tensors differ, max |difference| "
+              f"{max(gap for _, gap in differing):.3g}: {', '.join(tensor for tensor, _ in differing)}")
     else:
         print(f"{name}: bit-identical both ways ({len(results[False])} tensors)")
     return not differing

@@ -401,7 +401,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"{run.name}: {states[run.name]}; skipped", flush=True)
     todo = [run for run in sweep.runs if states[run.name] != "finished" and run not in elsewhere]
     print(f"sweep {args.sweep}: {len(sweep.runs)} runs in {sweep.dir}, {len(sweep.runs) - len(todo) - len(elsewhere)} "
-          f"finished (skipped), {len(elsewhere)} running elsewhere (skipped), {len(todo)} to run", flush=True)
+          f"finished (skipped), " + (f"{len(elsewhere)} running elsewhere (skipped), " if elsewhere else "") +
+          f"{len(todo)} to run", flush=True)
     if not todo:
         return 1 if elsewhere else 0
     try:

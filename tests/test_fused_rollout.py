@@ -197,7 +197,8 @@ def test_model_steps_in_graph_match_per_call(sess):
     params = model.parameters()
     before = nn.read_values(params)
     for chunk in (windows, windows[:2]):  # the second chunk runs on the first one's padded graph
-        (stats, after), (f_stats, f_after) = train_both_ways(params, lambda g: loss.train_steps(chunk, g, len(windows)))
+        (stats, after), (f_stats, f_after) = train_both_ways(
+            params, lambda g: loss.train_steps(chunk, g, max_steps=len(windows)))
         for per_call, in_graph in zip(stats, f_stats):
             assert in_graph.shape == (len(chunk),)
             np.testing.assert_allclose(in_graph, per_call, rtol=1e-4, atol=1e-7)
