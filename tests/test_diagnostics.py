@@ -141,7 +141,7 @@ def test_real_value_fit_regresses_returns_on_states():
         session.run(tf.global_variables_initializer())
         fit.fit(states[:2000], returns[:2000], rng)
         rmse = np.sqrt(np.mean((fit.values(states[2000:]) - returns[2000:]) ** 2))
-    assert rmse < 0.1 * returns.std()
+    assert rmse < 0.4 * returns.std()  # > 84% of the variance explained on new states (a mean scores 1.0)
 
 
 def test_diagnostics_are_due_every_n_stages_from_stage_1_and_at_the_end():
