@@ -7,6 +7,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -23,13 +24,17 @@ def read_provenance(log_dir) -> list:
         return json.load(f)
 
 
-def make_unfinished(log_dir) -> None:
-    """Drops the `final` record, so the same command resumes from the last stage's checkpoint."""
-    path = os.path.join(log_dir, "log.json")
-    with open(path) as f:
-        lines = [line for line in f if '"tag": "final"' not in line]
-    with open(path, "w") as f:
-        f.writelines(lines)
+def run_interrupted(args, env=None) -> None:
+    """Runs slbo/main.py ARGS until it starts stage 1, then stops it with SIGTERM: an unfinished run
+    that the same command resumes (a finished run keeps no resume checkpoint)."""
+    proc = subprocess.Popen([sys.executable, "-u", os.path.join(ROOT, "slbo", "main.py"), *args], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in proc.stdout:
+        if "Starting Stage 1" in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    proc.stdout.read()
+    assert proc.wait(timeout=300) == 128 + signal.SIGTERM
 
 
 def test_a_run_records_its_provenance_and_each_resume_appends_one(tmp_path):
@@ -38,9 +43,9 @@ def test_a_run_records_its_provenance_and_each_resume_appends_one(tmp_path):
     import tensorflow as tf
 
     log_dir = str(tmp_path / "run")
-    args = ["--config", TINY, "--set", "slbo.n_stages=1", "seed=4", "use_wandb=1", f"log_dir={log_dir}"]
+    args = ["--config", TINY, "--set", "slbo.n_stages=2", "seed=4", "use_wandb=1", f"log_dir={log_dir}"]
     env = {**os.environ, "WANDB_MODE": "offline"}
-    assert run_main(args, env=env).returncode == 0
+    run_interrupted(args, env=env)
     (start,) = read_provenance(log_dir)
     assert start["event"] == "start"
     assert start["command"] == [sys.executable, os.path.join(ROOT, "slbo", "main.py"), *args]
@@ -62,14 +67,6 @@ def test_a_run_records_its_provenance_and_each_resume_appends_one(tmp_path):
     # Beside the metrics, never in them; and in the wandb run's config.
     assert not any("provenance" in json.dumps(r) or start["host"] in json.dumps(r.get("metrics", {}))
                    for r in read_log(log_dir) if r["level"] == "metrics")
-    (wandb_run,) = glob.glob(os.path.join(log_dir, "wandb", "offline-run-*", "run-*.wandb"))
-    with open(wandb_run, "rb") as f:
-        data = f.read()  # the run's records: its config holds the entries as JSON text
-    assert b"provenance" in data
-    for value in (start["code"]["commit"], start["cpu"]["model"], start["versions"]["mujoco"], start["time"]):
-        assert json.dumps(value).encode() in data, value
-
-    make_unfinished(log_dir)
     resumed = run_main(args, env=env)
     assert resumed.returncode == 0 and "Resuming the run" in resumed.stdout
     assert "other code, libraries or CPU" not in resumed.stdout and "wandb disabled" not in resumed.stdout
@@ -77,13 +74,19 @@ def test_a_run_records_its_provenance_and_each_resume_appends_one(tmp_path):
     assert [e["event"] for e in entries] == ["start", "resume"] and entries[0] == start
     assert {k: v for k, v in entries[1].items() if k != "time"} == {**{k: v for k, v in start.items() if k != "time"},
                                                                     "event": "resume"}
+    data = b""  # the run's records (a segment per process): its config holds the entries as JSON text
+    for wandb_run in glob.glob(os.path.join(log_dir, "wandb", "offline-run-*", "run-*.wandb")):
+        with open(wandb_run, "rb") as f:
+            data += f.read()
+    assert b"provenance" in data
+    for value in (start["code"]["commit"], start["cpu"]["model"], start["versions"]["mujoco"], start["time"]):
+        assert json.dumps(value).encode() in data, value
 
 
 def test_a_resume_on_other_code_or_versions_goes_on_and_says_so_in_one_line(tmp_path):
     log_dir = str(tmp_path / "run")
-    args = ["--config", TINY, "--set", "slbo.n_stages=1", "seed=4", f"log_dir={log_dir}"]
-    assert run_main(args).returncode == 0
-    make_unfinished(log_dir)
+    args = ["--config", TINY, "--set", "slbo.n_stages=2", "seed=4", f"log_dir={log_dir}"]
+    run_interrupted(args)
     (start,) = read_provenance(log_dir)
     installed_numpy = start["versions"]["numpy"]
     start["versions"]["numpy"] = "1.0.0"  # as if the run had started under another numpy and commit
