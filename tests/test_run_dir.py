@@ -32,7 +32,8 @@ def test_unfinished_then_finished_run_directory(tmp_path):
     proc = start(log_dir)
     proc.stdout.read()
     assert proc.wait(timeout=600) == 0 and len(metric_records(log_dir, "final")) == 1
-    assert sorted(os.listdir(log_dir)) == ["config.yml", "final.npz", "log.json", "stage-0.inc-buf.npz",
-                                           "stage-0.npz", "stage-1.inc-buf.npz", "stage-1.npz"]
+    assert sorted(os.listdir(log_dir)) == ["config.yml", "final.npz", "log.json", "provenance.json", "run.lock",
+                                           "stage-0.inc-buf.npz", "stage-0.npz", "stage-1.inc-buf.npz",
+                                           "stage-1.npz"]
     modes = {name: stat.S_IMODE(os.stat(os.path.join(log_dir, name)).st_mode) for name in os.listdir(log_dir)}
     assert modes == {name: 0o644 for name in modes}
