@@ -111,7 +111,7 @@ def test_variant_terms_train_the_model_only_and_agree_on_both_paths(sess):
     chunk = np.stack([windows(rng, ds, da) for _ in range(3)]).view(np.recarray)
     vfn_before, params = nn.read_values(setup.vfn.parameters()), setup.model.parameters()
     before = nn.read_values(params)
-    (stats, after), (f_stats, f_after) = train_both_ways(params, lambda g: loss.train_steps(chunk, g))
+    (stats, after), (f_stats, f_after) = train_both_ways(params, lambda g: loss.train_steps(chunk, g, max_steps=len(chunk)))
     for per_call, in_graph in zip(stats, f_stats):
         np.testing.assert_allclose(in_graph, per_call, rtol=1e-4, atol=1e-7)
     for old, new, f_new in zip(before, after, f_after):
@@ -129,6 +129,7 @@ def graph_ops(algorithm: str, sets: list, published: bool = False) -> list:
     env = make_env("HalfCheetah-v2")
     ds, da = env.observation_space.shape[0], env.action_space.shape[0]
     with tf.Graph().as_default() as graph:
+        tf.set_random_seed(0)  # an in-process run() elsewhere in the suite turns TF op determinism on
         nets = build_networks(FLAGS, ds, da)
         if published:
             common = dict(model=nets.model, vfn=nets.vfn, dim_state=ds, dim_action=da, step=FLAGS.model.multi_step,
@@ -158,7 +159,8 @@ def test_default_flags_build_the_published_graph(algorithm):
 def test_variant_runs_differ_from_the_default_only_after_training(tmp_path):
     """Tiny va runs: the evaluation before any model step (stage 0) is the default run's to the last
     digit for every variant (no new random draws, no shifted op seeds), the model losses are not; the
-    clip_to_data bounds are the range of the collected real states, in stage and resume checkpoints."""
+    clip_to_data bounds are the range of the collected real states, in the checkpoints (resume
+    checkpoints hold every TF variable, bounds included: tests/test_resume.py)."""
     records = {}
     for name, sets in [("default", []), ("reward", VARIANT_SETS["reward"]),
                        ("clip_to_data", VARIANT_SETS["clip_to_data"]),
@@ -182,7 +184,3 @@ def test_variant_runs_differ_from_the_default_only_after_training(tmp_path):
     final = load_arrays(os.path.join(log_dir, "final.npz"))
     np.testing.assert_allclose(final["model/bounds.op_low"], real.min(0), rtol=1e-6)
     np.testing.assert_allclose(final["model/bounds.op_high"], real.max(0), rtol=1e-6)
-    resume = load_arrays(sorted(glob.glob(os.path.join(log_dir, "resume-*.npz")))[-1])
-    saved = [k for k in resume if k.startswith("tf/DynamicsModel") and "/StateBounds" in k and k.endswith("/low:0")]
-    assert len(saved) == 1
-    np.testing.assert_array_equal(resume[saved[0]], final["model/bounds.op_low"])

@@ -169,7 +169,8 @@ class Diagnostics:
         with self.graph.as_default(), tf.variable_scope(TAG):
             tf.set_random_seed(FLAGS.seed)
             self.normalizers = Normalizers(dim_action=dim_action, dim_state=dim_state)
-            self.model = DynamicsModel(dim_state, dim_action, self.normalizers, FLAGS.model.hidden_sizes)
+            self.model = DynamicsModel(dim_state, dim_action, self.normalizers, FLAGS.model.hidden_sizes,
+                                       FLAGS.model.clip_to_data)
             self.vfn = MLPVFunction(dim_state, VFN_HIDDEN_SIZES, self.normalizers.state)
             self.vreal = RealValueFit(dim_state)
             self.session = nn.make_session(get_tf_config())

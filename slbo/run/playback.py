@@ -116,6 +116,7 @@ def play(path: str, config: Optional[str], n_episodes: int, deterministic: bool,
     rng = np.random.default_rng(seed)  # the env's seed and the action noise: `seed` alone fixes them
     env = env_class(FLAGS.env.id)(seed=int(rng.integers(2 ** 31)))
     with tf.Graph().as_default(), nn.make_session(get_tf_config()):
+        tf.set_random_seed(seed)  # the initial weights are overwritten; TF's op determinism needs a seed
         nets = build_networks(FLAGS, env.observation_space.shape[0], env.action_space.shape[0])
         tf.get_default_session().run(tf.global_variables_initializer())
         load_module(checkpoint, "policy", nets.policy)
