@@ -187,6 +187,7 @@ def expected_shapes(FLAGS: MetaFLAGS) -> Dict[str, Dict[str, tuple]]:
     import tensorflow.compat.v1 as tf
     from slbo.networks import build_networks
     with tf.Graph().as_default():
+        tf.set_random_seed(0)  # never run; TF's op determinism, once on in this process, wants a seed
         nets = build_networks(FLAGS, *env_dims(FLAGS.env.id))
         return {name: {k: tuple(v.shape.as_list()) for k, v in getattr(nets, name).named_parameters().items()}
                 for name in ("policy", "model")}
