@@ -293,6 +293,13 @@ def changed(entry: dict, **versions: str) -> dict:
     return other
 
 
+def report_md(top, out) -> str:
+    """Runs the report on `top` into `out` (it must succeed) and returns report.md."""
+    result = report([top, "--out", out])
+    assert result.returncode == 0, result.stderr
+    return (out / "report.md").read_text()
+
+
 def test_a_seed_run_twice_is_one_sample_and_is_reported(tmp_path):
     top = tmp_path / "sweep"
     # The same seed twice, with the same result: one sample, not n = 2 with a standard error of 0.
@@ -303,9 +310,7 @@ def test_a_seed_run_twice_is_one_sample_and_is_reported(tmp_path):
     write_run(str(top / "mle_seed2"), "mle", seed=2, curve=[(0, 2.0)])
     write_run(str(top / "mle_seed2_rerun"), "mle", seed=2, curve=[(0, 2.0)], final=(1000, 30.0))
     out = tmp_path / "out"
-    result = report([top, "--out", out])
-    assert result.returncode == 0, result.stderr
-    text = (out / "report.md").read_text()
+    text = report_md(top, out)
     assert "| HalfCheetah | slbo | -270.1 (n=1) |" in text
     assert "| HalfCheetah | mle | 20.0 ± 10.0 (n=2) |" in text
     assert ("- HalfCheetah slbo: seed 1 has 2 runs (slbo_seed1, slbo_seed1_again); counted once, as slbo_seed1"
@@ -334,9 +339,7 @@ def test_rows_mixing_code_or_versions_are_marked_and_the_report_ends_with_proven
     write_run(str(top / "va_seed1"), "va", seed=1, curve=[(0, 1.0)], final=(1000, 2.0))
     write_run(str(top / "va_seed2"), "va", seed=2, curve=[(0, 1.0)], final=(1000, 4.0), provenance=[entry])
     out = tmp_path / "out"
-    result = report([top, "--out", out])
-    assert result.returncode == 0, result.stderr
-    text = (out / "report.md").read_text()
+    text = report_md(top, out)
     assert "| HalfCheetah | slbo † | 6.0 ± 1.0 (n=2) |" in text
     assert "| HalfCheetah | mle | 3.0 ± 0.0 (n=2) |" in text
     assert f"† HalfCheetah slbo mixes runs that differ — numpy: {entry['versions']['numpy']} / 1.26.4." in text
