@@ -22,6 +22,9 @@ import yaml
 
 from tests.conftest import ROOT, metric_records
 
+# One worker runs this file: its module fixtures start Ray clusters and run sweeps (minutes).
+pytestmark = pytest.mark.xdist_group("ray_cluster")
+
 TINY_SWEEP = os.path.join(ROOT, "configs", "sweeps", "tiny.yml")
 PAPER_SWEEP = os.path.join(ROOT, "configs", "sweeps", "slbo_paper.yml")
 RAY = os.path.join(os.path.dirname(sys.executable), "ray")

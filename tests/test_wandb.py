@@ -7,9 +7,12 @@ from __future__ import annotations
 import glob
 import json
 import os
+import select
+import signal
 import struct
 import subprocess
 import sys
+import time
 from typing import Dict, Iterator, List, Tuple
 
 from tests.conftest import ROOT, TINY, metric_records
@@ -51,20 +54,26 @@ def offline_env(tmp_path) -> Dict[str, str]:
     return {**env, "HOME": str(tmp_path / "home"), "WANDB_SILENT": "true"}  # no ~/.netrc: offline
 
 
-def run_in_terminal(log_dir: str, env: Dict[str, str], stop_at: bytes = b"") -> Tuple[int, bytes]:
+def run_in_terminal(log_dir: str, env: Dict[str, str], stop_at: bytes = b"", limit: float = 600
+                    ) -> Tuple[int, bytes]:
     """slbo/main.py with use_wandb=1 on a pseudo-terminal (where the console is coloured), sent
-    SIGTERM once it prints `stop_at`; returns its exit code and output."""
+    SIGTERM once it prints `stop_at`; returns its exit code and output. Fails, with the output so far,
+    if the terminal is still open after `limit` seconds (the run or a process it left behind hangs)."""
     master, slave = os.openpty()
     proc = subprocess.Popen([sys.executable, "-u", os.path.join(ROOT, "slbo", "main.py"), "-c", TINY, "-s",
                              "use_wandb=1", "run_id=wandb_test", f"log_dir={log_dir}"], cwd=ROOT, env=env,
-                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, start_new_session=True)
     os.close(slave)
-    output = b""
+    output, deadline = b"", time.monotonic() + limit
     try:
         while True:
+            ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                os.killpg(proc.pid, signal.SIGKILL)
+                raise AssertionError(f"the terminal was still open after {limit} s:\n{output.decode()[-3000:]}")
             try:
                 data = os.read(master, 4096)
-            except OSError:  # EIO: the process closed the terminal
+            except OSError:  # EIO: every process on the terminal closed it
                 break
             if not data:
                 break
@@ -74,7 +83,7 @@ def run_in_terminal(log_dir: str, env: Dict[str, str], stop_at: bytes = b"") -> 
                 stop_at = b""
     finally:
         os.close(master)
-    return proc.wait(timeout=300), output
+    return proc.wait(timeout=60), output
 
 
 def test_resumed_offline_run_continues_its_wandb_run(tmp_path):
