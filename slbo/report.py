@@ -1,14 +1,23 @@
 """The outcome of many runs as the paper shows it: a table of real-env returns and learning curves.
 
 python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT] [--reference ENV STEPS MEAN ERR LABEL ...]
+                      [--references FILE ...]
 
 Reads every run directory (config.yml + log.json) under the DIRs and writes into OUT (default: the
 first DIR) report.md and report.csv — the real-env return, mean ± standard error across seeds, per
 environment and variant, at the final stage and at each --steps count — and curves.png: return vs
 real env steps, the mean across seeds with a standard-error band, one panel per environment, one
-colour per variant; each --reference (a published number, e.g. `MBBLHalfCheetah 200k 1097.7 166.4
-"MBBL SLBO"`) is drawn as a black point with an error bar in its environment's panel and listed under
-the table. runs.csv lists every run: seed, stages and real steps reached, final return and
+colour per variant.
+
+A reference is a published number to compare with: `--reference MBBLHalfCheetah 200k 1097.7 166.4
+"MBBL SLBO"`, or a CSV file of them, one per task (`--references docs/results/mbbl_slbo.csv`, columns
+env, steps, mean, err, label, source). Each reference that the runs of its environment reach (those up
+to the first at or beyond their furthest step) adds its step count as a column and, under "Against
+published references", a row per variant: ours (mean ± standard error, standard deviation, each seed's
+return) beside it, whether our mean lies within its mean ± err, and per variant the count of tasks
+inside; report.csv gets the same columns, curves.png a black point with an error bar in the panel.
+
+runs.csv lists every run: seed, stages and real steps reached, final return and
 the wall-clock time from its first to its last log record (a resumed run's includes the interruption).
 Run directories may also be exported logs (log.json.gz; `--export-logs DEST` writes them).
 
@@ -40,6 +49,7 @@ import yaml
 from lunzi.config import ConfigError, flatten
 from lunzi.logger import TIME_FORMAT
 from slbo import logs
+from slbo.partial_envs import check_env_id
 from slbo.run import provenance
 
 if TYPE_CHECKING:
@@ -71,8 +81,9 @@ class Reference:
     env: str
     steps: int
     mean: float
-    err: float
+    err: float  # the number the source prints after ±
     label: str
+    source: str = ""  # where the number is printed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +95,23 @@ class Cell:
     n: int
     mean: float
     sem: float
+    std: float  # across seeds (ddof 1); nan for a single seed
+    seeds: Tuple[Tuple[Any, float], ...]  # (seed, return) of each seed counted, by seed
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """One variant's runs beside a reference, at the reference's step count."""
+    reference: Reference
+    variant: str
+    cell: Optional[Cell]  # None while no run of the variant has got that far
+
+    @property
+    def inside(self) -> Optional[bool]:
+        """Whether our mean lies within the reference's mean ± err; None while there is no mean."""
+        if self.cell is None:
+            return None
+        return self.reference.mean - self.reference.err <= self.cell.mean <= self.reference.mean + self.reference.err
 
 
 def variant_name(flags: Dict[str, Any]) -> str:
@@ -205,6 +233,13 @@ def value_at(run: RunLog, steps: int) -> Optional[float]:
     return before[-1] if before else None
 
 
+def make_cell(env: str, variant: str, at: str, steps: Optional[int], seeds: Sequence[Tuple[Any, float]]) -> Cell:
+    """The cell of (seed, return) pairs: their count, mean, standard error and standard deviation."""
+    values = [value for _, value in seeds]
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+    return Cell(env, variant, at, steps, len(values), *mean_sem(values), std, tuple(sorted(seeds, key=lambda s: s[0])))
+
+
 def mean_sem(values: Sequence[float]) -> Tuple[float, float]:
     """Mean and standard error of the mean (sample std / sqrt(n)); sem is nan for a single value."""
     array = np.asarray(values, dtype=float)
@@ -224,15 +259,16 @@ def table(runs: Sequence[RunLog], step_points: Sequence[int]) -> List[Cell]:
     for env in sorted({run.env for run in runs}):
         for variant in sorted({run.variant for run in runs if run.env == env}, key=_sort_key):
             group = [run for run in runs if run.env == env and run.variant == variant]
-            finals = [run.final for run in group if run.final is not None]
-            if finals:
-                steps = sorted(cum for cum, _ in finals)
-                cells.append(Cell(env, variant, "final", steps[len(steps) // 2], len(finals),
-                                  *mean_sem([value for _, value in finals])))
+            finished = [run for run in group if run.final is not None]
+            if finished:
+                steps = sorted(run.final[0] for run in finished)
+                cells.append(make_cell(env, variant, "final", steps[len(steps) // 2],
+                                       [(run.flags.get("seed"), run.final[1]) for run in finished]))
             for point in step_points:
-                values = [v for v in (value_at(run, point) for run in group) if v is not None]
-                if values:
-                    cells.append(Cell(env, variant, str(point), point, len(values), *mean_sem(values)))
+                seeds = [(run.flags.get("seed"), value_at(run, point)) for run in group]
+                seeds = [(seed, value) for seed, value in seeds if value is not None]
+                if seeds:
+                    cells.append(make_cell(env, variant, str(point), point, seeds))
     return cells
 
 
@@ -276,13 +312,24 @@ def markdown(cells: Sequence[Cell], step_points: Sequence[int], marked: Collecti
             + "\n".join(lines) + "\n")
 
 
-def write_csv(cells: Sequence[Cell], path: str) -> None:
+def _per_seed(cell: Cell, form: str) -> str:
+    return ", ".join(form.format(seed=seed, value=value) for seed, value in cell.seeds)
+
+
+def write_csv(cells: Sequence[Cell], path: str, comparisons: Sequence[Comparison] = ()) -> None:
+    """One row per cell; a cell at a reference's step count also gets the reference and whether it is inside."""
+    against = {(c.reference.env, c.variant, str(c.reference.steps)): c for c in comparisons}
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["env", "variant", "at", "steps", "n", "mean", "sem"])
+        writer.writerow(["env", "variant", "at", "steps", "n", "mean", "sem", "std", "per_seed", "reference",
+                         "reference_mean", "reference_err", "inside"])
         for c in cells:
-            sem = "" if math.isnan(c.sem) else repr(c.sem)
-            writer.writerow([c.env, c.variant, c.at, c.steps, c.n, repr(c.mean), sem])
+            sem, std = ("" if math.isnan(x) else repr(x) for x in (c.sem, c.std))
+            row = [c.env, c.variant, c.at, c.steps, c.n, repr(c.mean), sem, std, _per_seed(c, "{seed}:{value!r}")]
+            comparison = against.get((c.env, c.variant, c.at))
+            ref = comparison.reference if comparison else None
+            writer.writerow(row + ([ref.label, repr(ref.mean), repr(ref.err), str(comparison.inside).lower()]
+                                   if ref else ["", "", "", ""]))
 
 
 def write_runs_csv(runs: Sequence[RunLog], path: str) -> None:
@@ -311,17 +358,133 @@ def curve_stats(group: Sequence[RunLog]) -> Tuple[np.ndarray, np.ndarray, np.nda
     return np.array(xs), np.array(means), np.array(sems), np.array(counts)
 
 
-def parse_reference(values: Sequence[str]) -> Reference:
-    env, steps, mean, err, label = values
+REFERENCE_COLUMNS = ("env", "steps", "mean", "err", "label", "source")
+
+
+def make_reference(env: str, steps: str, mean: str, err: str, label: str, source: str = "") -> Reference:
+    """A Reference from its text fields; a ConfigError unless the step count, finite numbers, err >= 0
+    and a known env id."""
     try:
-        reference = Reference(env, parse_steps(steps), float(mean), float(err), label)
+        reference = Reference(env, parse_steps(steps), float(mean), float(err), label, source)
         valid = math.isfinite(reference.mean) and math.isfinite(reference.err) and reference.err >= 0
     except (ValueError, ConfigError):
         valid = False
     if not valid:
-        raise ConfigError(f"--reference takes ENV STEPS MEAN ERR LABEL with finite numbers and ERR >= 0, "
-                          f"e.g. MBBLHalfCheetah 200k 1097.7 166.4 'MBBL SLBO'; got {' '.join(values)}")
+        raise ConfigError(f"a reference is ENV STEPS MEAN ERR LABEL with a step count (200k, 1M, 50000), finite "
+                          f"numbers and ERR >= 0, e.g. MBBLHalfCheetah 200k 1097.7 166.4 'MBBL SLBO'; "
+                          f"got {' '.join([env, steps, mean, err, label])}")
+    check_env_id(env)
     return reference
+
+
+def parse_reference(values: Sequence[str]) -> Reference:
+    try:
+        return make_reference(*values)
+    except ConfigError as e:
+        raise ConfigError(f"--reference: {e}") from None
+
+
+def read_references(path: str) -> List[Reference]:
+    """The references of a CSV file whose header names the columns env, steps, mean, err, label, source."""
+    where = f"--references {path}"
+    try:
+        with open(path, newline="") as f:
+            lines = [(number, row) for number, row in enumerate(csv.reader(f), 1) if row]
+    except OSError as e:
+        raise ConfigError(f"{where}: cannot read it ({e.strerror or e})") from None
+    except (csv.Error, UnicodeDecodeError) as e:
+        raise ConfigError(f"{where}: not a CSV file ({e})") from None
+    if not lines:
+        raise ConfigError(f"{where}: the file is empty; its first line names the columns {','.join(REFERENCE_COLUMNS)}")
+    header = [name.strip() for name in lines[0][1]]
+    unknown = [name for name in header if name not in REFERENCE_COLUMNS]
+    missing = [name for name in REFERENCE_COLUMNS if name not in header]
+    if unknown or missing or len(set(header)) != len(header):
+        raise ConfigError(f"{where}: its first line must name the columns {','.join(REFERENCE_COLUMNS)} (in any "
+                          f"order, each once); got {','.join(header)}")
+    references = []
+    for number, row in lines[1:]:
+        if len(row) != len(header):
+            raise ConfigError(f"{where} line {number}: {len(row)} fields where the header has {len(header)}: "
+                              f"{','.join(row)}")
+        try:
+            references.append(make_reference(**dict(zip(header, (field.strip() for field in row)))))
+        except ConfigError as e:
+            raise ConfigError(f"{where} line {number}: {e}") from None
+    if not references:
+        raise ConfigError(f"{where}: no references below its header")
+    return references
+
+
+def check_distinct(references: Sequence[Reference]) -> None:
+    """One reference per environment and step count, so each table cell has one to be compared with."""
+    seen: Dict[Tuple[str, int], Reference] = {}
+    for ref in references:
+        other = seen.setdefault((ref.env, ref.steps), ref)
+        if other is not ref:
+            raise ConfigError(f"two references for {ref.env} at {format_steps(ref.steps)} steps ({other.label!r} "
+                              f"and {ref.label!r}); give one per environment and step count")
+
+
+def references_in_reach(references: Sequence[Reference], runs: Sequence[RunLog]) -> List[Reference]:
+    """The references the report compares with: for each environment with runs, those up to the first at or
+    beyond its runs' furthest step (a 1M-step reference is left out for 200k-step runs, kept for 1M ones)."""
+    furthest: Dict[str, int] = {}
+    for run in runs:
+        furthest[run.env] = max(furthest.get(run.env, 0), run.curve[-1][0])
+    kept = []
+    for ref in references:
+        if ref.env in furthest:
+            beyond = [r.steps for r in references if r.env == ref.env and r.steps >= furthest[ref.env]]
+            if not beyond or ref.steps <= min(beyond):
+                kept.append(ref)
+    return kept
+
+
+def reference_text(ref: Reference, compared: Collection[Reference], runs: Sequence[RunLog]) -> str:
+    """A reference as report.md lists it: its number, label, source, and why it is not compared if it is not."""
+    text = f"{ref.env} at {format_steps(ref.steps)} steps: {ref.mean:g} ± {ref.err:g} ({ref.label})"
+    text += f" — {ref.source}" if ref.source else ""
+    if ref not in compared:
+        has_runs = any(run.env == ref.env for run in runs)
+        text += " — not compared: " + ("these runs stop before it" if has_runs else "no runs of this environment")
+    return text
+
+
+def compare(cells: Sequence[Cell], references: Sequence[Reference], runs: Sequence[RunLog]) -> List[Comparison]:
+    """Every variant run on a reference's environment beside it, in the order of the references."""
+    by_key = {(c.env, c.variant, c.at): c for c in cells}
+    variants = sorted({(run.env, run.variant) for run in runs}, key=lambda key: (key[0], _sort_key(key[1])))
+    return [Comparison(ref, variant, by_key.get((env, variant, str(ref.steps))))
+            for ref in references for env, variant in variants if env == ref.env]
+
+
+def comparison_markdown(comparisons: Sequence[Comparison]) -> str:
+    """The table of ours beside the references, then per variant, reference and step count how many
+    tasks lie inside the reference's interval."""
+    header = ["environment", "variant", "at", "ours: mean ± standard error (n)", "ours: standard deviation",
+              "ours per seed (seed: return)", "reference: mean ± its error", "ours inside?"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    groups: Dict[Tuple[str, str, int], List[Comparison]] = {}
+    for c in comparisons:
+        ref, cell = c.reference, c.cell
+        std = "–" if cell is None or math.isnan(cell.std) else f"{cell.std:.1f}"
+        seeds = "–" if cell is None else _per_seed(cell, "{seed}: {value:.1f}")
+        inside = {True: "yes", False: "no", None: "not there yet"}[c.inside]
+        lines.append("| " + " | ".join([ref.env, c.variant, format_steps(ref.steps), _cell_text(cell), std, seeds,
+                                        f"{ref.mean:g} ± {ref.err:g} ({ref.label})", inside]) + " |")
+        groups.setdefault((c.variant, ref.label, ref.steps), []).append(c)
+    counts = []
+    for (variant, label, steps), group in groups.items():
+        reached = [c for c in group if c.cell is not None]
+        pending = len(group) - len(reached)
+        counts.append(f"- {variant} against {label} at {format_steps(steps)} steps: inside its interval in "
+                      f"{sum(bool(c.inside) for c in reached)} of {len(reached)} tasks"
+                      + (f" ({pending} more not there yet)" if pending else "") + "\n")
+    return ("\n## Against published references\n\nOurs at each reference's step count: the mean ± standard error "
+            "across seeds (n = seeds), their standard deviation and each seed's return. \"Inside\" means our mean "
+            "lies within the reference's mean ± its error (the number its source prints after ±).\n\n"
+            + "\n".join(lines) + "\n\n" + "".join(counts))
 
 
 def plot_curves(runs: Sequence[RunLog], path: Optional[str] = None,
@@ -378,7 +541,7 @@ def check_out(out: str) -> None:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise ConfigError(f"{message}; usage: python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT] "
-                          f"[--reference ENV STEPS MEAN ERR LABEL]")
+                          f"[--reference ENV STEPS MEAN ERR LABEL] [--references FILE]")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -389,7 +552,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                       "curves.png (default: the first DIR)")
     parser.add_argument("--reference", nargs=5, action="append", default=[],
                         metavar=("ENV", "STEPS", "MEAN", "ERR", "LABEL"),
-                        help="a published result drawn in ENV's panel, e.g. MBBLHalfCheetah 200k 1097.7 166.4 'MBBL SLBO'")
+                        help="a published result to compare with, e.g. MBBLHalfCheetah 200k 1097.7 166.4 'MBBL SLBO'")
+    parser.add_argument("--references", action="append", default=[], metavar="FILE",
+                        help="a CSV file of published results, one per row: env,steps,mean,err,label,source "
+                             "(e.g. docs/results/mbbl_slbo.csv)")
     parser.add_argument("--export-logs", metavar="DEST",
                         help="also write each run's log.json (gzip-compressed), config.yml and provenance.json "
                              "to DEST/<DIR's name>/<run>/, which this command reads as it reads run directories")
@@ -397,6 +563,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args = parser.parse_args(argv)
         step_points = sorted({parse_steps(s) for s in args.steps})
         references = [parse_reference(values) for values in args.reference]
+        references += [ref for path in args.references for ref in read_references(path)]
+        check_distinct(references)
         for d in args.dirs:
             if not os.path.isdir(d):
                 raise ConfigError(f"not a directory: {d}")
@@ -420,7 +588,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     distinguish_variants(runs)
     counted, duplicates = distinct_seeds(runs)
+    compared = references_in_reach(references, counted)
+    step_points = sorted(set(step_points) | {ref.steps for ref in compared})
     cells = table(counted, step_points)
+    comparisons = compare(cells, compared, counted)
     marked = mixed_provenance(counted)
     text = markdown(cells, step_points, marked)
     text += "".join(f"\n† {env} {variant} mixes runs that differ — {'; '.join(what)}.\n"
@@ -431,18 +602,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if unfinished:
         text += (f"\n{unfinished} of {len(counted)} runs have not finished; they count in the step columns they "
                  f"reached.\n")
+    if comparisons:
+        text += comparison_markdown(comparisons)
     if references:
-        text += "\nPublished references (in the figure as black points):\n\n" + "".join(
-            f"- {r.env} at {format_steps(r.steps)} steps: {r.mean:g} ± {r.err:g} ({r.label})\n" for r in references)
+        text += "\nPublished references (compared above and drawn as black points unless noted):\n\n" + "".join(
+            f"- {reference_text(r, compared, counted)}\n" for r in references)
     text += (f"\n## Provenance of these runs\n\nFrom each run's provenance.json (its start and every resume), "
              f"{len(runs)} runs:\n\n" + "\n".join(provenance.describe([run.provenance for run in runs])) + "\n")
     try:
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "report.md"), "w") as f:
             f.write(text)
-        write_csv(cells, os.path.join(out, "report.csv"))
+        write_csv(cells, os.path.join(out, "report.csv"), comparisons)
         write_runs_csv(runs, os.path.join(out, "runs.csv"))
-        plot_curves(counted, os.path.join(out, "curves.png"), references)
+        plot_curves(counted, os.path.join(out, "curves.png"), compared)
     except OSError as e:
         print(f"error: cannot write the report into {out}: {e.strerror or e}", file=sys.stderr)
         return 2

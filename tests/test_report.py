@@ -390,3 +390,137 @@ def test_export_to_a_file_is_one_line_and_exit_2(runs, tmp_path):
     result = report([top, "--out", tmp_path / "out", "--export-logs", tmp_path / "taken"])
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "--export-logs" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+MBBL_REFERENCES = os.path.join(ROOT, "docs", "results", "mbbl_slbo.csv")
+
+
+def test_mbbl_references_have_a_known_env_and_a_200k_row_for_every_task_of_the_mbbl_sweeps():
+    from slbo.report import read_references
+
+    references = read_references(MBBL_REFERENCES)  # checks every env id against the registry
+    at_200k = {ref.env for ref in references if ref.steps == 200_000}
+    assert len(at_200k) == 18 and {ref.env for ref in references if ref.steps == 10 ** 6} == {
+        "MBBLHalfCheetah", "MBBLWalker2D", "MBBLHopper", "MBBLAnt"}
+    assert all(ref.label == "MBBL SLBO" and "arXiv 1907.02057" in ref.source for ref in references)
+    swept = set()
+    for name in ("results_mbbl_tasks.yml", "results_mbbl.yml"):
+        with open(os.path.join(ROOT, "configs", "sweeps", name)) as f:
+            spec = yaml.safe_load(f)
+        points = spec["grid"].get("task", {}).values() or [{"configs": spec["configs"]}]
+        for point in points:
+            for config in point["configs"]:
+                with open(os.path.join(ROOT, config)) as f:
+                    swept |= {(yaml.safe_load(f) or {}).get("env", {}).get("id")} - {None}
+    assert len(swept) == 18 and swept == at_200k, swept ^ at_200k
+
+
+def write_references(path, rows: Sequence[str], header: str = "env,steps,mean,err,label,source") -> str:
+    """A references file: the header line, then `rows`; no lines at all when `header` is empty."""
+    with open(path, "w") as f:
+        f.write("".join(line + "\n" for line in ([header] if header else []) + list(rows)))
+    return str(path)
+
+
+@pytest.fixture
+def task_runs(tmp_path):
+    """Pendulum: 4 seeds whose mean at 200k is 110.0, on the edge of 100 ± 10; Reacher: 2 seeds, mean 110.5, just
+    outside 100 ± 10; FixedHopper: stopped at 100k steps; each run evaluated every 100k steps."""
+    top = tmp_path / "sweep"
+    for env, finals in (("Pendulum", [95.0, 125.0, 100.0, 120.0]), ("Reacher", [100.0, 121.0])):
+        for seed, value in enumerate(finals, 1):
+            write_run(str(top / f"{env}_seed{seed}"), "slbo", env, seed, [(0, -1.0), (100_000, 50.0 + seed)],
+                      (200_000, value))
+    write_run(str(top / "FixedHopper_seed1"), "slbo", "FixedHopper", 1, [(0, 3.0), (100_000, 4.0)])
+    return top
+
+
+def test_references_file_puts_each_task_beside_ours_and_counts_those_inside(task_runs, tmp_path):
+    references = write_references(tmp_path / "refs.csv", [
+        "Pendulum,200k,100,10,Paper,Table 1",
+        "Reacher,200k,100,10,Paper,Table 1",
+        "FixedHopper,200k,800,150,Paper,Table 1",
+        "FixedHopper,1M,2900,300,Paper,1M table",  # beyond a run that stopped at 100k: not compared
+        "MBBLAnt,200k,718.1,123.3,Paper,Table 1",  # no runs: listed only
+    ])
+    out = tmp_path / "out"
+    result = report([task_runs, "--out", out, "--references", references,
+                     "--reference", "Pendulum", "100k", "52", "1", "Other"])
+    assert result.returncode == 0, result.stderr
+    text = (out / "report.md").read_text()
+    # The reference step counts became columns.
+    assert "| environment | variant | final | at 100k steps | at 200k steps |" in text
+    pendulum_std = np.std([95.0, 125.0, 100.0, 120.0], ddof=1)
+    comparison = text.split("## Against published references\n", 1)[1]
+    rows = [line for line in comparison.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert rows == [
+        "| Pendulum | slbo | 100k | 52.5 ± 0.6 (n=4) | 1.3 | 1: 51.0, 2: 52.0, 3: 53.0, 4: 54.0 | 52 ± 1 (Other) "
+        "| yes |",
+        f"| Pendulum | slbo | 200k | 110.0 ± {pendulum_std / 2:.1f} (n=4) | {pendulum_std:.1f} "
+        f"| 1: 95.0, 2: 125.0, 3: 100.0, 4: 120.0 | 100 ± 10 (Paper) | yes |",
+        "| Reacher | slbo | 200k | 110.5 ± 10.5 (n=2) | 14.8 | 1: 100.0, 2: 121.0 | 100 ± 10 (Paper) | no |",
+        "| FixedHopper | slbo | 200k | – | – | – | 800 ± 150 (Paper) | not there yet |",
+    ]
+    assert "- slbo against Paper at 200k steps: inside its interval in 1 of 2 tasks (1 more not there yet)\n" in text
+    assert "- slbo against Other at 100k steps: inside its interval in 1 of 1 tasks\n" in text
+    assert "- FixedHopper at 1M steps: 2900 ± 300 (Paper) — 1M table — not compared: these runs stop before it\n" \
+        in text
+    assert "- MBBLAnt at 200k steps: 718.1 ± 123.3 (Paper) — Table 1 — not compared: no runs of this environment\n" \
+        in text
+
+    rows = read_csv(out / "report.csv")
+    pendulum = rows[("Pendulum", "slbo", "200000")]
+    assert (pendulum["reference"], float(pendulum["reference_mean"]), float(pendulum["reference_err"]),
+            pendulum["inside"]) == ("Paper", 100.0, 10.0, "true")
+    assert math.isclose(float(pendulum["std"]), pendulum_std, rel_tol=1e-12)
+    assert pendulum["per_seed"] == "1:95.0, 2:125.0, 3:100.0, 4:120.0"
+    assert rows[("Reacher", "slbo", "200000")]["inside"] == "false"
+    assert rows[("Pendulum", "slbo", "final")]["reference"] == ""  # only the step column is compared
+
+
+def test_only_references_within_reach_of_the_runs_are_compared_and_drawn():
+    from slbo.report import Reference, RunLog, plot_curves, references_in_reach
+
+    def run(env: str, last: int) -> RunLog:
+        return RunLog("d", env, "slbo", "slbo", {"seed": 1}, [(0, 0.0), (last, 1.0)], None, 0.0)
+
+    refs = {(env, steps): Reference(env, steps, 1.0, 1.0, "P") for env in ("Ant", "Hopper", "Walker2D", "Swimmer")
+            for steps in (200_000, 10 ** 6)}
+    runs = [run("Ant", 200_000), run("Hopper", 100_000), run("Walker2D", 10 ** 6), run("Walker2D", 50_000)]
+    kept = references_in_reach(list(refs.values()), runs)
+    assert kept == [refs[("Ant", 200_000)], refs[("Hopper", 200_000)], refs[("Walker2D", 200_000)],
+                    refs[("Walker2D", 10 ** 6)]]
+    assert references_in_reach([refs[("Ant", 10 ** 6)]], runs) == [refs[("Ant", 10 ** 6)]]  # the only one: kept
+    fig = plot_curves(runs, references=kept)
+    assert [ax.get_title() for ax in fig.axes] == ["Ant", "Hopper", "Walker2D"]
+    assert [[c.lines[0].get_xdata()[0] for c in ax.containers] for ax in fig.axes] == [
+        [200_000], [200_000], [200_000, 10 ** 6]]
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda p: ["--references", p / "missing.csv"], "missing.csv: cannot read it (No such file or directory)"),
+    (lambda p: ["--references", write_references(p / "r.csv", [])], "r.csv: no references below its header"),
+    (lambda p: ["--references", write_references(p / "r.csv", [], header="")], "r.csv: the file is empty"),
+    (lambda p: ["--references", write_references(p / "r.csv", [], header="env,steps,mean,stderr,label,source")],
+     "its first line must name the columns env,steps,mean,err,label,source (in any order, each once); "
+     "got env,steps,mean,stderr,label,source"),
+    (lambda p: ["--references", write_references(p / "r.csv", ["Pendulum,200k,1,1,P"])],
+     "r.csv line 2: 5 fields where the header has 6"),
+    (lambda p: ["--references", write_references(p / "r.csv", ["Pendulum,200k,1,1,P,s", "Reacher,200k,nan,1,P,s"])],
+     "r.csv line 3: a reference is ENV STEPS MEAN ERR LABEL with a step count"),
+    (lambda p: ["--references", write_references(p / "r.csv", ["Pendulum,200k,1,inf,P,s"])], "finite numbers"),
+    (lambda p: ["--references", write_references(p / "r.csv", ["Pendulum,200k,1,-1,P,s"])], "ERR >= 0"),
+    (lambda p: ["--references", write_references(p / "r.csv", ["Pendulum,lots,1,1,P,s"])], "a step count"),
+    (lambda p: ["--references", write_references(p / "r.csv", ["Pendulumm,200k,1,1,P,s"])],
+     "r.csv line 2: unknown env.id 'Pendulumm'; valid ids (nearest first): Pendulum,"),
+    (lambda p: ["--references", write_references(p / "r.csv", ["Pendulum,200k,1,1,P,s"]),
+                "--reference", "Pendulum", "200k", "3", "1", "Q"],
+     "two references for Pendulum at 200k steps ('Q' and 'P'); give one per environment and step count"),
+    (lambda p: ["--reference", "Pendulumm", "200k", "1", "1", "Q"], "--reference: unknown env.id 'Pendulumm'"),
+])
+def test_bad_references_are_one_line_and_exit_2_before_anything_is_written(task_runs, tmp_path, make_args, message):
+    out = tmp_path / "out"
+    result = report([task_runs, "--out", out, *make_args(tmp_path)])
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    assert not out.exists()
