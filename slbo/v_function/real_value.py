@@ -17,7 +17,7 @@ from slbo.utils.normalizer import GaussianNormalizer
 from slbo.v_function.mlp_v_function import MLPVFunction
 
 RETURN_TOLERANCE = 0.01  # a return-to-go counts once the reward it leaves out weighs at most γ^H ≤ this
-VREAL_STEPS, VREAL_BATCH, VREAL_LR = 300, 256, 1e-3  # one fit (more steps overfit the diagnostics' 2 envs of data)
+VREAL_STEPS, VREAL_BATCH, VREAL_LR = 300, 256, 1e-3  # one fit (more steps overfit 2 envs, or a stage, of early data)
 
 
 def return_horizon(gamma: float) -> float:
