@@ -48,6 +48,12 @@ class Dataset:
         """The stored samples (a view in storage order)."""
         return self._storage[:self._len]
 
+    def in_order(self) -> np.recarray:
+        """The stored samples oldest first (a copy once the buffer has wrapped)."""
+        if self._len < self.max_size or self._index == 0:
+            return self.data
+        return np.concatenate([self._storage[self._index:], self._storage[:self._index]]).view(np.recarray)
+
     def __getitem__(self, index) -> np.recarray:
         return self.data[index]
 

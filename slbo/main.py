@@ -48,6 +48,7 @@ from slbo.run.resume import read_resume, remove_resume_checkpoints, restore_resu
 from slbo.utils.runner import Runner  # noqa: E402
 from slbo.utils.seeding import seed_everything  # noqa: E402
 from slbo.utils.tf_utils import get_tf_config  # noqa: E402
+from slbo.v_function.real_value import RealValueFit  # noqa: E402
 from slbo.run.wandb_logger import WandbLogger  # noqa: E402
 
 
@@ -75,8 +76,10 @@ def validate_model(loss_mod: ModelLoss, dev_set: Dataset, batch_size: int) -> tu
 def make_model_loss(FLAGS: MetaFLAGS, nets: Networks, dim_state: int, dim_action: int,
                     env: BaseModelBasedEnv) -> ModelLoss:
     """The model loss of `FLAGS.algorithm`, with the optional terms of the model flags (`env` gives
-    the reward formula of `model.reward_loss_coeff`)."""
-    common = dict(model=nets.model, vfn=nets.vfn, dim_state=dim_state, dim_action=dim_action,
+    the reward formula of `model.reward_loss_coeff`). Its value function is TRPO's, or with
+    `model.va_value=real` a new V_real (whose ops exist only then)."""
+    vfn = RealValueFit(dim_state, warm_start=True) if FLAGS.model.va_value == "real" else nets.vfn
+    common = dict(model=nets.model, vfn=vfn, dim_state=dim_state, dim_action=dim_action,
                   step=FLAGS.model.multi_step, va_norm=FLAGS.model.va_norm, va_aux_coeff=FLAGS.model.va_aux_coeff,
                   reward_loss_coeff=FLAGS.model.reward_loss_coeff, env=env)
     criterion = nn.CRITERIA[FLAGS.model.loss](size_average=False)
@@ -105,6 +108,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
     nets = build_networks(FLAGS, dim_state, dim_action)
     normalizers, policy, vfn, model = nets
     loss_mod = make_model_loss(FLAGS, nets, dim_state, dim_action, env) if model_based else None
+    real_vfn = loss_mod.vfn if model_based and FLAGS.model.va_value == "real" else None  # the loss's V_real
     if loss_mod is not None:
         loss_mod.build_backward(FLAGS.model.lr, FLAGS.model.weight_decay)
     algo = TRPO(dim_state, dim_action, policy, vfn, max_kl=FLAGS.TRPO.max_kl, n_cg_iters=FLAGS.TRPO.n_cg_iters,
@@ -130,7 +134,7 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
     data_dtype = runners["collect"].dtype
     train_set = Dataset(data_dtype, FLAGS.rollout.max_buf_size)
     dev_set = Dataset(data_dtype, FLAGS.rollout.max_buf_size)
-    checkpointed = {"policy": policy, "model": model, "vfn": vfn}
+    checkpointed = {"policy": policy, "model": model, "vfn": vfn, **({"vreal": real_vfn} if real_vfn is not None else {})}
 
     if resume is None:
         if FLAGS.ckpt.model_load:
@@ -303,6 +307,11 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
             normalizers.diff.update(recent_train_set.next_state - recent_train_set.state)
         if model.bounds is not None:  # model.clip_to_data: bounds cover every real state collected
             model.bounds.update(np.concatenate([recent_train_set.state, recent_train_set.next_state]))
+        if real_vfn is not None:  # model.va_value=real: the loss's V follows the train set's real returns
+            fit = real_vfn.fit_trajectories(train_set.in_order(), FLAGS.runner.gamma,
+                                            np.random.default_rng([FLAGS.seed, T]))
+            logger.metrics("value_real", {"stage": T, **fit})
+            wandb.log({f"value_real/{key}": value for key, value in fit.items()})
 
         if T >= 50:  # the published schedule: no entropy bonus after stage 50
             loop["ent_coef"] = 0.0

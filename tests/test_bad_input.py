@@ -95,6 +95,13 @@ CASES = [
     (["model.va_aux_coeff=0.1", "algorithm=va"], "model.va_aux_coeff adds the value-aware loss to the slbo or mle"),
     (["model.clip_to_data=maybe"], "model.clip_to_data must be a bool, got 'maybe'"),
     (["model.clip_to_data=true", "algorithm=MF"], "model.clip_to_data changes the learned model; valid with"),
+    (["model.va_value=imagined"], "model.va_value='imagined' is not valid; valid values: trpo, real"),
+    (["model.va_value=real"], "model.va_value=real sets the value function of the value-aware loss; valid with "
+                              "algorithm=va or model.va_aux_coeff > 0, got algorithm=slbo and model.va_aux_coeff=0"),
+    (["model.va_value=real", "algorithm=MF"], "model.va_value=real sets the value function of the value-aware loss"),
+    (["model.va_value=real", "algorithm=va", "model.value_update_interval=20"],
+     "model.value_update_interval refits TRPO's V for the value-aware loss, which with model.va_value=real reads "
+     "V_real (refitted at each collection): set it to 0, got 20"),
 ]
 
 

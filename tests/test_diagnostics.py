@@ -13,8 +13,8 @@ import tensorflow.compat.v1 as tf
 import lunzi.nn as nn
 from slbo.partial_envs import make_env
 from slbo.run.checkpoint import load_arrays
-from slbo.run.diagnostics import (Diagnostics, RealValueFit, layout_groups, model_errors, return_horizon,
-                                  returns_to_go, reward_errors)
+from slbo.run.diagnostics import Diagnostics, layout_groups, model_errors, reward_errors
+from slbo.v_function.real_value import RealValueFit, return_horizon, returns_to_go
 from slbo.utils.flags import parse_flags
 from tests.conftest import TINY, metric_records, read_log, run_main
 

@@ -36,6 +36,17 @@ def start(log_dir: str, args: list = ARGS) -> subprocess.Popen:
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
+def stop_at(log_dir: str, text: str, signum: int, args: list = ARGS) -> int:
+    """Starts a run, sends it `signum` once it prints a line holding `text`; returns its exit code."""
+    proc = start(log_dir, args)
+    for line in proc.stdout:
+        if text in line:
+            proc.send_signal(signum)
+            break
+    proc.stdout.read()
+    return proc.wait(timeout=120)
+
+
 def kill_after_lines(proc: subprocess.Popen, n_lines: int, signum: int) -> bool:
     """Sends `signum` once the run has printed `n_lines` lines; False if it ended first."""
     for count, _ in enumerate(proc.stdout, start=1):
@@ -73,13 +84,7 @@ def test_kill_9_at_random_moments_then_resume_matches_uninterrupted(tmp_path, re
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_exits_cleanly_and_resumes(tmp_path, reference, signum, code):
     log_dir = str(tmp_path / "run")
-    proc = start(log_dir)
-    for line in proc.stdout:
-        if "Starting Stage 2" in line:
-            proc.send_signal(signum)
-            break
-    proc.stdout.read()
-    assert proc.wait(timeout=120) == code
+    assert stop_at(log_dir, "Starting Stage 2", signum) == code
     result = run_main([*ARGS, f"log_dir={log_dir}"])
     assert result.returncode == 0
     assert result.stdout.splitlines()[0].endswith(f"Resuming the run in {log_dir} from stage 2 of 6")
@@ -96,13 +101,7 @@ def test_resumed_process_runs_the_programs_the_uninterrupted_one_ran(tmp_path):
             "algorithm=va", "model.value_update_interval=3"]
     assert run_main([*args, f"log_dir={tmp_path / 'reference'}"]).returncode == 0
     for stage in (1, 4):
-        proc = start(str(tmp_path / "run"), args)
-        for line in proc.stdout:
-            if f"Starting Stage {stage}" in line:
-                proc.send_signal(signal.SIGTERM)
-                break
-        proc.stdout.read()
-        assert proc.wait(timeout=120) == 143
+        assert stop_at(str(tmp_path / "run"), f"Starting Stage {stage}", signal.SIGTERM, args) == 143
     result = run_main([*args, f"log_dir={tmp_path / 'run'}"])
     assert result.returncode == 0, result.stderr[-2000:]
     assert "from stage 4 of 5" in result.stdout.splitlines()[0]
@@ -123,13 +122,7 @@ def test_signal_during_checkpoint_write_is_held_until_the_file_is_whole(tmp_path
 
 def test_truncated_resume_checkpoint_falls_back_to_previous(tmp_path, reference):
     log_dir = str(tmp_path / "run")
-    proc = start(log_dir)
-    for line in proc.stdout:
-        if "Starting Stage 3" in line:  # resume-1 and resume-2 exist now
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.stdout.read()
-    proc.wait(timeout=120)
+    stop_at(log_dir, "Starting Stage 3", signal.SIGKILL)  # resume-1 and resume-2 exist now
     newest = os.path.join(log_dir, "resume-2.npz")
     with open(newest, "r+b") as f:
         f.truncate(os.path.getsize(newest) // 2)

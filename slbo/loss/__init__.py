@@ -1,7 +1,7 @@
 """Model losses. Each takes windows [multi_step, batch, ·] of real transitions."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -12,9 +12,12 @@ from slbo.dynamics_model import DynamicsModel
 from slbo.envs import BaseModelBasedEnv
 from slbo.utils.in_graph import CALLER_THREAD, InGraphAdam, placeholders_like
 from slbo.v_function.mlp_v_function import MLPVFunction
+from slbo.v_function.real_value import RealValueFit
+
+ValueFunction = Union[MLPVFunction, RealValueFit]  # TRPO's V, or V_real (model.va_value=real)
 
 
-def value_aware_error(model: DynamicsModel, vfn: MLPVFunction, states: tf.Tensor, actions: tf.Tensor,
+def value_aware_error(model: DynamicsModel, vfn: ValueFunction, states: tf.Tensor, actions: tf.Tensor,
                       next_states: tf.Tensor, va_norm: str) -> tf.Tensor:
     """Per-sample |V(s') − V(model(s, a))| (l1) or its square (l2), for flat [N, ·] inputs."""
     advantage = vfn(next_states) - vfn(model(states, actions))
@@ -42,11 +45,11 @@ class ModelLoss(nn.Module):
     """Placeholders for windows, the loss graph (`forward`), and the Adam step on model parameters.
 
     `op_loss` is the scalar training loss; `op_va_loss` the mean value-aware error of the model
-    (a diagnostic for slbo and mle, the objective for va). Optional terms added to the loss (each
+    through `vfn` (a diagnostic for slbo and mle, the objective for va). Optional terms added to the loss (each
     off at 0, and then not in the graph): `va_aux_coeff` × the mean value-aware error, and
     `reward_loss_coeff` × the mean `reward_error` on `env`'s reward formula."""
 
-    def __init__(self, model: DynamicsModel, vfn: MLPVFunction, dim_state: int, dim_action: int,
+    def __init__(self, model: DynamicsModel, vfn: ValueFunction, dim_state: int, dim_action: int,
                  step: int, va_norm: str = "l1", va_aux_coeff: float = 0.0, reward_loss_coeff: float = 0.0,
                  env: Optional[BaseModelBasedEnv] = None):
         super().__init__()

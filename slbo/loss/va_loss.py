@@ -1,4 +1,4 @@
-"""The value-aware loss: the model's error measured through the TRPO value function."""
+"""The value-aware loss: the model's error measured through a value function (TRPO's, or V_real)."""
 from __future__ import annotations
 
 import tensorflow.compat.v1 as tf

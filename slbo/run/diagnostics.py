@@ -19,9 +19,8 @@ and random draws come from a numpy Generator seeded by (seed, stage), never from
 """
 from __future__ import annotations
 
-import math
 import time
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -34,35 +33,13 @@ from slbo.dynamics_model import DynamicsModel
 from slbo.envs import BaseModelBasedEnv, ObservationLayout
 from slbo.networks import VFN_HIDDEN_SIZES
 from slbo.partial_envs import env_class
-from slbo.utils.normalizer import GaussianNormalizer, Normalizers
+from slbo.utils.normalizer import Normalizers
 from slbo.utils.tf_utils import get_tf_config
 from slbo.v_function.mlp_v_function import MLPVFunction
+from slbo.v_function.real_value import RealValueFit, returns_to_go
 
 TAG = "diagnostics"
-RETURN_TOLERANCE = 0.01  # a return-to-go counts once the reward it leaves out weighs at most γ^H ≤ this
 MIN_VALUE_STATES = 32    # fewer states with a full return-to-go in either half: no value diagnostics
-VREAL_STEPS, VREAL_BATCH, VREAL_LR = 300, 256, 1e-3  # the regression of V_real (more steps overfit 2 envs of data)
-
-
-def return_horizon(gamma: float) -> float:
-    """Steps H with γ^H ≤ RETURN_TOLERANCE (inf for γ = 1)."""
-    return math.ceil(math.log(RETURN_TOLERANCE) / math.log(gamma)) if gamma < 1 else math.inf
-
-
-def returns_to_go(rewards: np.ndarray, dones: np.ndarray, timeouts: np.ndarray, gamma: float
-                  ) -> Tuple[np.ndarray, np.ndarray]:
-    """Discounted returns to the end of each trajectory of [T, n] arrays (a trajectory ends at a
-    done, a timeout or the last row), and whether each is a full return: its trajectory ends in a
-    done, or goes on for at least `return_horizon(gamma)` steps from it."""
-    returns, full = np.zeros(rewards.shape), np.zeros(rewards.shape, dtype=bool)
-    ret, n_ahead, ends_done = np.zeros(rewards.shape[1]), np.zeros(rewards.shape[1]), np.zeros(rewards.shape[1], bool)
-    for t in reversed(range(len(rewards))):
-        end = dones[t] | timeouts[t]
-        ret = rewards[t] + gamma * ret * ~end
-        n_ahead = 1 + n_ahead * ~end
-        ends_done = np.where(end, dones[t], ends_done)
-        returns[t], full[t] = ret, ends_done | (n_ahead >= return_horizon(gamma))
-    return returns, full
 
 
 def layout_groups(layout: ObservationLayout, dim_state: int) -> Dict[str, List[int]]:
@@ -118,41 +95,6 @@ def value_aware_errors(name: str, value: Callable[[np.ndarray], np.ndarray], nex
     <name>_std, the spread of V over the real next states that the error is to be read against."""
     real = value(next_states)
     return {f"va_error_{name}": float(np.mean(np.abs(real - value(predicted)))), f"{name}_std": float(np.std(real))}
-
-
-class RealValueFit:
-    """V_real: a network like TRPO's V (tanh [64, 64] on normalised states) regressed on Monte Carlo
-    returns of real trajectories; refitted from the same initial weights at every use."""
-
-    def __init__(self, dim_state: int):
-        self.normalizer = GaussianNormalizer("vreal_state", [dim_state])
-        self.vfn = MLPVFunction(dim_state, VFN_HIDDEN_SIZES, self.normalizer)
-        self.op_targets = tf.placeholder(tf.float32, [None], name="vreal_targets")
-        optimizer = tf.train.AdamOptimizer(VREAL_LR)
-        self.op_train = optimizer.minimize(tf.reduce_mean(tf.square(self.vfn.op_values - self.op_targets)),
-                                           var_list=self.vfn.parameters())
-        self.op_reset_optimizer = tf.variables_initializer(optimizer.variables())
-        self.initial: List[np.ndarray] = []
-        self.target_mean, self.target_std = 0.0, 1.0
-
-    def fit(self, states: np.ndarray, returns: np.ndarray, rng: np.random.Generator) -> None:
-        """Minibatch Adam on standardised returns, from the initial weights (taken at the first fit)."""
-        session = tf.get_default_session()
-        params = self.vfn.parameters()
-        if not self.initial:
-            self.initial = nn.read_values(params)
-        nn.assign_values(params, self.initial)
-        session.run(self.op_reset_optimizer)
-        nn.assign_values([self.normalizer.op_mean, self.normalizer.op_std, self.normalizer.op_n],
-                         [states.mean(axis=0), states.std(axis=0), len(states)])
-        self.target_mean, self.target_std = float(returns.mean()), float(max(returns.std(), 1e-8))
-        targets = (returns - self.target_mean) / self.target_std
-        for _ in range(VREAL_STEPS):
-            batch = rng.integers(0, len(states), size=VREAL_BATCH)
-            session.run(self.op_train, {self.vfn.op_states: states[batch], self.op_targets: targets[batch]})
-
-    def values(self, states: np.ndarray) -> np.ndarray:
-        return self.target_mean + self.target_std * self.vfn.get_values(states)
 
 
 class Diagnostics:

@@ -44,10 +44,20 @@ def check_episode_budgets(FLAGS: MetaFLAGS) -> None:
 
 
 def check_model_variants(algorithm: str, model: MetaFLAGS) -> None:
-    """The model-loss variants need a model loss: none with MF, and va_aux_coeff not with va."""
+    """The model-loss variants need a model loss: none with MF, va_aux_coeff not with va, and
+    va_value=real a value-aware term and no refits of TRPO's V for it."""
     if model.va_aux_coeff > 0 and algorithm not in ("slbo", "mle"):
         raise ConfigError(f"model.va_aux_coeff adds the value-aware loss to the slbo or mle loss; valid with "
                           f"algorithm=slbo or mle, got algorithm={algorithm} (va: use model.va_loss_coeff)")
+    if model.va_value == "real":
+        if algorithm != "va" and model.va_aux_coeff == 0:
+            raise ConfigError(f"model.va_value=real sets the value function of the value-aware loss; valid with "
+                              f"algorithm=va or model.va_aux_coeff > 0, got algorithm={algorithm} and "
+                              f"model.va_aux_coeff=0")
+        if model.value_update_interval:
+            raise ConfigError(f"model.value_update_interval refits TRPO's V for the value-aware loss, which with "
+                              f"model.va_value=real reads V_real (refitted at each collection): set it to 0, "
+                              f"got {model.value_update_interval}")
     used = [f"model.{key}" for key in ("reward_loss_coeff", "clip_to_data") if getattr(model, key)]
     if used and algorithm == "MF":
         raise ConfigError(f"{used[0]} changes the learned model; valid with algorithm=slbo, mle or va, "
@@ -184,11 +194,13 @@ def make_flags() -> MetaFLAGS:
             va_aux_coeff = 0.0  # slbo/mle: + va_aux_coeff x the value-aware error; 0: off
             reward_loss_coeff = 0.0  # + coeff x squared error of the reward read from the predicted state; 0: off
             clip_to_data = False  # clip predicted states to the range of the real states collected
+            va_value = "trpo"  # V of the value-aware loss: trpo (TRPO's) | real (fitted on the train set's returns)
 
             @classmethod
             def finalize(cls) -> None:
                 one_of("model.loss", cls.loss, MODEL_LOSSES)
                 one_of("model.va_norm", cls.va_norm, VA_NORMS)
+                one_of("model.va_value", cls.va_value, ("trpo", "real"))
                 one_of("model.optimizer", cls.optimizer, ("Adam",))
                 positive("model", cls, ("multi_step", "train_batch_size", "dev_batch_size", "validation_freq", "lr"))
                 if cls.value_update_interval < 0:
