@@ -77,18 +77,18 @@ def save_resume(log_dir: str, stage: int, buffers: Dict[str, Dataset], envs: Seq
     path = os.path.join(log_dir, f"resume-{stage}.npz")
     save_arrays(path, arrays)
     for old in resume_paths(log_dir)[KEEP:]:
-        remove(old)
+        remove_checkpoint(old)
     return path
 
 
-def remove(path: str) -> None:
+def remove_checkpoint(path: str) -> None:
     with writing(path, "remove"):
         os.unlink(path)
 
 
 def remove_resume_checkpoints(log_dir: str) -> None:
     for path in resume_paths(log_dir):
-        remove(path)
+        remove_checkpoint(path)
 
 
 def read_resume(log_dir: str) -> Optional[Dict[str, np.ndarray]]:
