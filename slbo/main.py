@@ -35,7 +35,8 @@ from slbo.networks import Networks, build_networks  # noqa: E402
 from slbo.partial_envs import make_env  # noqa: E402
 from slbo.run.checkpoint import atomic_write, load_arrays, load_module, save_arrays, save_modules  # noqa: E402
 from slbo.run.diagnostics import Diagnostics  # noqa: E402
-from slbo.run.faults import Interrupted, NumericalError, SignalGuard, check_finite  # noqa: E402
+from slbo.run.faults import (Interrupted, NumericalError, RunLog, SignalGuard, WriteError, check_finite,  # noqa: E402
+                              writing)
 from slbo.run.lock import RunLock  # noqa: E402
 from slbo.run.playback import PolicyVideos  # noqa: E402
 from slbo.utils.flags import N_TEST_ENVS, VF_BATCH_SIZE, parse_flags  # noqa: E402
@@ -44,7 +45,8 @@ from slbo.utils.OU_noise import OUNoise  # noqa: E402
 from slbo.run.preflight import FINISHED, UNFINISHED, clear_run_files, preflight  # noqa: E402
 from slbo.run import provenance  # noqa: E402
 from slbo.run.progress import StageProgress  # noqa: E402
-from slbo.run.resume import read_resume, remove_resume_checkpoints, restore_resume, save_resume  # noqa: E402
+from slbo.run.resume import (read_resume, remove_resume_checkpoints, restore_resume, save_resume,  # noqa: E402
+                              where_stopped)
 from slbo.utils.runner import Runner  # noqa: E402
 from slbo.utils.seeding import seed_everything  # noqa: E402
 from slbo.utils.tf_utils import get_tf_config  # noqa: E402
@@ -356,18 +358,20 @@ def open_log_dir(FLAGS: MetaFLAGS, resume: Optional[Dict[str, np.ndarray]]) -> F
     if resume is None:
         text = yaml.safe_dump(FLAGS.as_dict(), default_flow_style=False).encode()
         atomic_write(os.path.join(FLAGS.log_dir, "config.yml"), lambda f: f.write(text))
-        open(log_path, "w").close()
+        with writing(log_path):
+            open(log_path, "w").close()
     else:
-        with open(log_path, "a") as f:
+        with writing(log_path), open(log_path, "a") as f:
             f.truncate(json.loads(str(resume["loop"]))["log_offset"])
-    sink = FileSink(log_path)
+    sink = RunLog(log_path)
     logger.add_sink(sink)
     return sink
 
 
 def run(argv: Optional[Sequence[str]] = None) -> int:
     """The command line. Exit codes: 0 done, 2 bad input (one line on stderr), 1 a non-finite
-    number, 128 + signum when interrupted by SIGTERM/SIGINT (resume with the same command)."""
+    number or a file that cannot be written (one line), 128 + signum when interrupted by
+    SIGTERM/SIGINT (resume with the same command)."""
     try:
         FLAGS = parse_flags(argv)
         status = preflight(FLAGS)
@@ -386,11 +390,12 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     elif FLAGS.ckpt.overwrite or status == UNFINISHED:
         clear_run_files(FLAGS.log_dir)  # nothing to resume from: start afresh
     with lock, SignalGuard() as guard:
-        sink = open_log_dir(FLAGS, resume)
-        logger.info("log_dir = %s", FLAGS.log_dir)
-        command = sys.argv[:1] + list(sys.argv[1:] if argv is None else argv)
-        provenance.record(FLAGS.log_dir, resume is not None, command)
+        sink = None
         try:
+            sink = open_log_dir(FLAGS, resume)
+            logger.info("log_dir = %s", FLAGS.log_dir)
+            command = sys.argv[:1] + list(sys.argv[1:] if argv is None else argv)
+            provenance.record(FLAGS.log_dir, resume is not None, command)
             with tf.Graph().as_default(), nn.make_session(get_tf_config()):
                 seed_everything(FLAGS.seed)
                 logger.info("Random seed: %d", FLAGS.seed)
@@ -401,8 +406,12 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         except NumericalError as e:
             print(f"error: {e}; the last good checkpoint in {FLAGS.log_dir} is intact", file=sys.stderr)
             return 1
+        except WriteError as e:  # disk full, file-size limit, a directory made read-only
+            print(f"error: {e}; {where_stopped(FLAGS.log_dir, FLAGS.slbo.n_stages)}", file=sys.stderr)
+            return 1
         finally:
-            logger.remove_sink(sink)
+            if sink is not None:
+                logger.remove_sink(sink)
     return 0
 
 

@@ -46,3 +46,15 @@ def read_log(log_dir: str) -> List[dict]:
 
 def metric_records(log_dir: str, tag: str) -> List[dict]:
     return [r["metrics"] for r in read_log(log_dir) if r["level"] == "metrics" and r["tag"] == tag]
+
+
+def assert_same_checkpoints(run_a: str, run_b: str, names: List[str]) -> None:
+    """The checkpoints `names` of two run directories hold the same arrays, bit for bit."""
+    import numpy as np
+    from slbo.run.checkpoint import load_arrays
+
+    for name in names:
+        a, b = load_arrays(os.path.join(run_a, name)), load_arrays(os.path.join(run_b, name))
+        assert a.keys() == b.keys(), name
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name}: {key}")

@@ -12,11 +12,10 @@ import tensorflow.compat.v1 as tf
 
 import lunzi.nn as nn
 from slbo.partial_envs import make_env
-from slbo.run.checkpoint import load_arrays
 from slbo.run.diagnostics import Diagnostics, layout_groups, model_errors, reward_errors
 from slbo.v_function.real_value import RealValueFit, return_horizon, returns_to_go
 from slbo.utils.flags import parse_flags
-from tests.conftest import TINY, metric_records, read_log, run_main
+from tests.conftest import TINY, assert_same_checkpoints, metric_records, read_log, run_main
 
 DECLARED = ["HalfCheetah", "Hopper", "Walker2D", "Ant", "Swimmer", "Humanoid", "MBBLHalfCheetah", "MBBLHopper",
             "MBBLWalker2D", "MBBLAnt", "MBBLSwimmer", "FixedHopper", "FixedWalker", "FixedAnt"]
@@ -187,8 +186,4 @@ def test_tiny_run_logs_finite_diagnostics_and_the_same_run_without_them_is_bit_i
                 and r["tag"] != "diagnostics"]
     assert not metric_records(off, "diagnostics")
     assert run_metrics(on) == run_metrics(off)
-    for name in ("final.npz", "stage-1.npz"):
-        weights_on, weights_off = load_arrays(os.path.join(on, name)), load_arrays(os.path.join(off, name))
-        assert weights_on.keys() == weights_off.keys()
-        for key in weights_on:
-            np.testing.assert_array_equal(weights_on[key], weights_off[key], err_msg=key)
+    assert_same_checkpoints(on, off, ["final.npz", "stage-1.npz"])

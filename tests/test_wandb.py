@@ -1,7 +1,7 @@
 """Weights & Biases, for real (offline mode, read back from the run's own files): a resumed run
-continues its wandb run, TRPO's statistics and the final evaluation reach it under their own
-names, no colour codes reach any log file, and credentials without a network fall back to
-offline at once."""
+continues its wandb run, TRPO's statistics (KL and entropy included) and the final evaluation
+reach it under their own names, no colour codes reach any log file, and credentials without a
+network fall back to offline at once."""
 from __future__ import annotations
 
 import glob
@@ -111,7 +111,8 @@ def test_resumed_offline_run_continues_its_wandb_run(tmp_path):
     assert [(m["stage"], m["iteration"], m["policy_iter"]) for m in trpo] == [
         (t, i, j) for t in range(2) for i in range(2) for j in range(2)]
     logged = [r for r in first[:in_stage_0] + second if "trpo_vf_loss" in r]
-    assert [r["trpo_vf_loss"] for r in logged] == [m["trpo_vf_loss"] for m in trpo]
+    for key in ("trpo_vf_loss", "trpo_kl", "trpo_entropy"):
+        assert [r[key] for r in logged] == [m[key] for m in trpo], key
     assert all(m["trpo_n_episodes"] == 4 and isinstance(m["trpo_return_mean"], float) for m in trpo)
 
     for path in glob.glob(os.path.join(log_dir, "**", "*.log"), recursive=True) + [os.path.join(log_dir, "log.json")]:

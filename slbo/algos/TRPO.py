@@ -41,6 +41,8 @@ class TRPOStats(NamedTuple):
     dist_std: float
     vf_loss: float
     vf_grad_norm: float
+    kl: float = 0.0  # mean KL(old ‖ new) on the step's batch, after the line search
+    entropy: float = 0.0  # entropy of the new policy's Gaussian (its log σ is state-independent)
 
 
 class TRPO(nn.Module):
@@ -117,7 +119,7 @@ class TRPO(nn.Module):
         return self.eval("hessian_vec_prod", states=states, actions=actions, tangents=x) + self.cg_damping * x
 
     def policy_step(self, ent_coef: float, samples: np.recarray, advantages: np.ndarray) -> TRPOStats:
-        """One natural-gradient step on standardised advantages; returns (dist mean, dist std, 0, 0)."""
+        """One natural-gradient step on standardised advantages; returns its stats (vf ones 0)."""
         return self._policy_step_job(ent_coef, samples, advantages)()
 
     def _policy_step_job(self, ent_coef: float, samples: np.recarray, advantages: np.ndarray
@@ -136,7 +138,7 @@ class TRPO(nn.Module):
         stats = TRPOStats(float(dist_mean), float(dist_std), 0.0, 0.0)
         if np.allclose(grad, 0):
             logger.info("Zero gradient, not updating the policy")
-            return stats
+            return self.with_step_stats(stats, states)
         nat_grad = conj_grad(lambda x: self.fisher_vec_prod(states, actions, x), grad, self.n_cg_iters)
         step_size = np.sqrt(2 * self.max_kl / nat_grad.dot(self.fisher_vec_prod(states, actions, nat_grad)))
         old_params = self.flat.get_flat()
@@ -156,7 +158,15 @@ class TRPO(nn.Module):
         else:
             logger.info("Couldn't find a good step, keeping the old policy")
             self.flat.set_flat(old_params)
-        return stats
+        return self.with_step_stats(stats, states)
+
+    def with_step_stats(self, stats: TRPOStats, states: np.ndarray) -> TRPOStats:
+        """`stats` with the step's KL and the new entropy, measured after the step through ops that
+        exist already (the old policy holds θ_old on both paths): no op is added to the graph and
+        the compiled step is untouched, so no other number of the run changes."""
+        log_std = nn.read_values([self.policy.log_std])[0].astype(np.float64)
+        entropy = np.sum(log_std) + 0.5 * len(log_std) * np.log(2 * np.pi * np.e)
+        return stats._replace(kl=float(self.eval("mean_kl", states=states)), entropy=float(entropy))
 
     def _natural_step(self, states: tf.Tensor, actions: tf.Tensor, advantages: tf.Tensor,
                       ent_coef: tf.Tensor) -> List[tf.Tensor]:
@@ -247,7 +257,7 @@ class TRPO(nn.Module):
                 logger.info("Couldn't find a good step, keeping the old policy")
             elif backtracks:
                 logger.info("Line search shrank the step %d times", backtracks)
-            return TRPOStats(float(dist_mean), float(dist_std), 0.0, 0.0)
+            return self.with_step_stats(TRPOStats(float(dist_mean), float(dist_std), 0.0, 0.0), samples.state)
 
         return run
 

@@ -1,6 +1,7 @@
 """Checkpoints as .npz files of flat {"<module>/<param path>": array}; written atomically."""
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from typing import Dict
@@ -8,6 +9,7 @@ from typing import Dict
 import numpy as np
 
 import lunzi.nn as nn
+from slbo.run.faults import writing
 
 
 def current_umask() -> int:
@@ -17,20 +19,22 @@ def current_umask() -> int:
 
 
 def atomic_write(path: str, write) -> None:
-    """Calls write(file) on a temporary file beside `path`, then renames it over `path`."""
+    """Calls write(file) on a temporary file beside `path`, then renames it over `path`: a write
+    that fails (WriteError naming `path`) or is killed half-way leaves the previous `path` as it was."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 would hide the file from colleagues
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with writing(path):
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+        try:
+            os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 would hide the file from colleagues
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):  # the error that matters is the one being raised
+                os.unlink(tmp)
+            raise
 
 
 def save_arrays(path: str, arrays: Dict[str, np.ndarray]) -> None:

@@ -1,4 +1,5 @@
-"""Faults that end a run cleanly: a termination signal, or a non-finite number."""
+"""Faults that end a run cleanly: a termination signal, a non-finite number, or a file of the
+run that cannot be written (disk full, file-size limit, a read-only directory)."""
 from __future__ import annotations
 
 import contextlib
@@ -6,6 +7,8 @@ import signal
 from typing import Any, Iterator, Optional
 
 import numpy as np
+
+from lunzi.logger import FileSink
 
 
 class Interrupted(BaseException):
@@ -20,6 +23,35 @@ class Interrupted(BaseException):
 
 class NumericalError(Exception):
     """A NaN or inf in a loss, gradient, observation or return (one-line message)."""
+
+
+class WriteError(Exception):
+    """Writing (or removing) a file of the run failed; the message names the file and the reason."""
+
+    def __init__(self, path: str, error: OSError, action: str = "write"):
+        super().__init__(f"cannot {action} {path}: {error.strerror or error}")
+        self.path = path
+
+
+@contextlib.contextmanager
+def writing(path: str, action: str = "write") -> Iterator[None]:
+    """An OSError inside becomes a WriteError naming `path` (a failed write() does not name its file)."""
+    try:
+        yield
+    except OSError as e:
+        raise WriteError(path, e, action) from e
+
+
+class RunLog(FileSink):
+    """log.json, whose failed writes are WriteErrors."""
+
+    def write(self, *args: Any) -> None:
+        with writing(self.path):
+            super().write(*args)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # after a failed write the file's buffer still holds that line
+            super().close()
 
 
 def check_finite(quantity: str, value: Any, where: str) -> None:

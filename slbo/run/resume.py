@@ -11,7 +11,7 @@ import os
 import random
 import re
 import zipfile
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -21,19 +21,37 @@ from lunzi.dataset import Dataset
 from lunzi.logger import logger
 from slbo.envs import BaseModelBasedEnv
 from slbo.run.checkpoint import load_arrays, save_arrays
+from slbo.run.faults import writing
 from slbo.utils.OU_noise import OUNoise
 
 KEEP = 2  # resume checkpoints kept: the newest and one to fall back on
 
 
-def resume_paths(log_dir: str) -> List[str]:
-    """Resume checkpoints in `log_dir`, newest first."""
+def resume_checkpoints(log_dir: str) -> List[Tuple[int, str]]:
+    """(stage, path) of the resume checkpoints in `log_dir`, newest first."""
     found = []
     for path in glob.glob(os.path.join(log_dir, "resume-*.npz")):
         match = re.fullmatch(r"resume-(\d+)\.npz", os.path.basename(path))
         if match:
             found.append((int(match.group(1)), path))
-    return [path for _, path in sorted(found, reverse=True)]
+    return sorted(found, reverse=True)
+
+
+def resume_paths(log_dir: str) -> List[str]:
+    """Resume checkpoints in `log_dir`, newest first."""
+    return [path for _, path in resume_checkpoints(log_dir)]
+
+
+def where_stopped(log_dir: str, n_stages: int) -> str:
+    """Where a run that just failed stands, told by its newest resume checkpoint (written atomically
+    after each completed stage, so the newest one on disk is complete)."""
+    found = resume_checkpoints(log_dir)
+    if not found:
+        return "the run stopped at stage 0; no stage was complete, so there is no checkpoint to resume from"
+    stage, path = found[0]
+    at = f"stage {stage + 1}" if stage + 1 < n_stages else "the final evaluation"
+    return (f"the run stopped at {at}; the last complete checkpoint is {path} (once the file can be written, "
+            f"re-run the same command to resume from it)")
 
 
 def _json(value: Any) -> np.ndarray:
@@ -59,13 +77,18 @@ def save_resume(log_dir: str, stage: int, buffers: Dict[str, Dataset], envs: Seq
     path = os.path.join(log_dir, f"resume-{stage}.npz")
     save_arrays(path, arrays)
     for old in resume_paths(log_dir)[KEEP:]:
-        os.unlink(old)
+        remove_checkpoint(old)
     return path
+
+
+def remove_checkpoint(path: str) -> None:
+    with writing(path, "remove"):
+        os.unlink(path)
 
 
 def remove_resume_checkpoints(log_dir: str) -> None:
     for path in resume_paths(log_dir):
-        os.unlink(path)
+        remove_checkpoint(path)
 
 
 def read_resume(log_dir: str) -> Optional[Dict[str, np.ndarray]]:
