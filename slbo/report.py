@@ -609,6 +609,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f"- {reference_text(r, compared, counted)}\n" for r in references)
     text += (f"\n## Provenance of these runs\n\nFrom each run's provenance.json (its start and every resume), "
              f"{len(runs)} runs:\n\n" + "\n".join(provenance.describe([run.provenance for run in runs])) + "\n")
+    if args.export_logs:  # a destination that cannot be made is refused before the report is written
+        try:
+            os.makedirs(args.export_logs, exist_ok=True)
+        except OSError as e:
+            print(f"error: cannot export the logs into {args.export_logs}: {e.strerror or e}", file=sys.stderr)
+            return 2
     try:
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "report.md"), "w") as f:
@@ -620,7 +626,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: cannot write the report into {out}: {e.strerror or e}", file=sys.stderr)
         return 2
     if args.export_logs:
-        exported = logs.export(run_dirs, args.dirs, args.export_logs)
+        try:
+            exported = logs.export(run_dirs, args.dirs, args.export_logs)
+        except OSError as e:
+            print(f"error: cannot export the logs into {e.filename or args.export_logs}: {e.strerror or e}",
+                  file=sys.stderr)
+            return 2
         print(f"exported the logs of {len(exported)} runs to {args.export_logs}")
     print(text)
     print(f"wrote {os.path.join(out, 'report.md')}, report.csv, runs.csv and curves.png ({len(runs)} runs)")

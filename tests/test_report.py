@@ -241,6 +241,16 @@ def test_out_that_cannot_be_a_directory_is_one_line_and_exit_2(runs, tmp_path, m
     assert (tmp_path / "taken.txt").read_text() == "a colleague's notes" and not (tmp_path / "results.md").exists()
 
 
+def test_export_destination_that_cannot_be_made_is_one_line_before_the_report_is_written(runs, tmp_path):
+    top, _ = runs
+    (tmp_path / "taken.txt").write_text("a colleague's notes")
+    dest, out = tmp_path / "taken.txt" / "logs", tmp_path / "out"
+    result = report([top, "--out", out, "--export-logs", dest])
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"error: cannot export the logs into {dest}: Not a directory"), result.stderr
+    assert not out.exists() and (tmp_path / "taken.txt").read_text() == "a colleague's notes"
+
+
 def test_step_counts():
     from slbo.report import format_steps, parse_steps
 

@@ -170,5 +170,5 @@ class PolicyVideos:
                 path = os.path.join(tmp, f"policy-stage-{stage}.mp4")
                 render_episode(self.env_id, episode, path, self.WIDTH, self.HEIGHT, 0, self.backend)
                 self.wandb.log_video(self.KEY, path, f"{caption}: return {episode.ret:.1f}")
-        except ConfigError as e:
+        except (ConfigError, OSError) as e:  # no video, never a stopped run
             logger.warning("No policy video for %s: %s", caption, e)
