@@ -24,7 +24,8 @@ Run directories may also be exported logs (log.json.gz; `--export-logs DEST` wri
 A run's return "at S steps" is its last evaluation made with at most S real steps collected; runs
 that have not collected S steps yet are left out of that column (the n in each cell counts the
 seeds; a seed run twice counts once, and the report names it). The variant is named from
-algorithm, model.va_norm and model.value_update_interval (slbo, mle, va-l1, va-l2-refit20, MF);
+algorithm, model.va_norm and model.value_update_interval (slbo, mle, va-l1, va-l2-refit20, MF),
+plus "+…" for each model-loss variant that is on (va-l1-refit20+clip, slbo-refit20+va_aux=0.01);
 runs of one environment and variant that differ in other flags get those flags appended to the
 name, so different experiments are never averaged together. Rows whose runs differ in code,
 library versions or CPU kind (their provenance.json) are marked †; report.md ends with the
@@ -114,12 +115,25 @@ class Comparison:
         return self.reference.mean - self.reference.err <= self.cell.mean <= self.reference.mean + self.reference.err
 
 
+# The model-loss variants (docs/VARIANTS.md): flag, its default, and how a name shows it when set.
+LOSS_VARIANTS = (("model.va_aux_coeff", 0, "va_aux={}"), ("model.reward_loss_coeff", 0, "reward={}"),
+                 ("model.clip_to_data", False, "clip"), ("model.va_value", "trpo", "v={}"))
+
+
 def variant_name(flags: Dict[str, Any]) -> str:
-    """slbo, mle, MF, va-l1, va-l2; "-refitN" when the value function is refitted every N model steps."""
+    """slbo, mle, MF, va-l1, va-l2; "-refitN" when the value function is refitted every N model steps;
+    "+…" for each model-loss variant that is on (e.g. va-l1-refit20+clip), so a variant is never
+    named as the published method."""
     algorithm = flags.get("algorithm", "slbo")
     name = f"va-{flags.get('model.va_norm', 'l1')}" if algorithm == "va" else algorithm
     interval = flags.get("model.value_update_interval", 0) or 0
-    return f"{name}-refit{interval}" if interval > 0 and algorithm != "MF" else name
+    if interval > 0 and algorithm != "MF":
+        name += f"-refit{interval}"
+    for key, default, shown in LOSS_VARIANTS:
+        value = flags.get(key, default)
+        if value != default:
+            name += "+" + shown.format(value)
+    return name
 
 
 def _number(value: Any) -> float:

@@ -154,6 +154,11 @@ def test_value_at_a_step_count_is_the_last_evaluation_within_it():
     ({"algorithm": "va", "model.va_norm": "l2", "model.value_update_interval": 20}, "va-l2-refit20"),
     ({"algorithm": "slbo", "model.value_update_interval": 5}, "slbo-refit5"),
     ({"algorithm": "MF", "model.value_update_interval": 5}, "MF"),
+    # Model-loss variants are named, never passed off as the published method.
+    ({"algorithm": "slbo", "model.value_update_interval": 20, "model.va_aux_coeff": 0.01}, "slbo-refit20+va_aux=0.01"),
+    ({"algorithm": "va", "model.value_update_interval": 20, "model.reward_loss_coeff": 1.0}, "va-l1-refit20+reward=1.0"),
+    ({"algorithm": "va", "model.value_update_interval": 20, "model.clip_to_data": True}, "va-l1-refit20+clip"),
+    ({"algorithm": "va", "model.va_value": "real", "model.reward_loss_coeff": 0.0}, "va-l1+v=real"),
 ])
 def test_variant_names(flags, name):
     from slbo.report import variant_name
