@@ -136,7 +136,9 @@ def main(FLAGS: MetaFLAGS, sink: FileSink, guard: SignalGuard, resume: Optional[
     data_dtype = runners["collect"].dtype
     train_set = Dataset(data_dtype, FLAGS.rollout.max_buf_size)
     dev_set = Dataset(data_dtype, FLAGS.rollout.max_buf_size)
-    checkpointed = {"policy": policy, "model": model, "vfn": vfn, **({"vreal": real_vfn} if real_vfn is not None else {})}
+    checkpointed = {"policy": policy, "model": model, "vfn": vfn}
+    if real_vfn is not None:
+        checkpointed["vreal"] = real_vfn
 
     if resume is None:
         if FLAGS.ckpt.model_load:
