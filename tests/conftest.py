@@ -1,10 +1,12 @@
 """Shared fixtures: a fresh TF graph + session per test, and a runner for slbo/main.py."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
+from types import ModuleType
 from typing import Dict, List, Optional
 
 import pytest
@@ -58,3 +60,11 @@ def assert_same_checkpoints(run_a: str, run_b: str, names: List[str]) -> None:
         assert a.keys() == b.keys(), name
         for key in a:
             np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name}: {key}")
+
+
+def results_script(name: str) -> ModuleType:
+    """A script of docs/results/ (not a package) loaded as a module, e.g. results_script("remake")."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "docs", "results", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,29 +1,22 @@
 """docs/results/diagnostics.py: table and figure of the diagnostics records of runs' log.json."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 
-from tests.conftest import ROOT
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("diagnostics_plot", os.path.join(ROOT, "docs", "results",
-                                                                                    "diagnostics.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from slbo import logs
+from tests.conftest import results_script
 
 
 def write_log(run_dir, records) -> None:
     os.makedirs(run_dir)
+    (run_dir / "config.yml").write_text("seed: 1\n")
     lines = [json.dumps(r) for r in records]
     (run_dir / "log.json").write_text("\n".join(lines) + '\n{"level": "metrics", "tag": "diagn')  # cut short
 
 
 def test_reads_diagnostics_in_stage_order_and_plots_several_runs(tmp_path, capsys):
-    script = load_script()
+    script = results_script("diagnostics")
     va, slbo = tmp_path / "va", tmp_path / "slbo"
     write_log(va, [
         {"level": "metrics", "tag": "diagnostics", "metrics": {"stage": 2, "return_real": -600.0,
@@ -43,7 +36,19 @@ def test_reads_diagnostics_in_stage_order_and_plots_several_runs(tmp_path, capsy
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20000
 
 
+def test_exported_logs_read_as_the_run_directory(tmp_path):
+    script = results_script("diagnostics")
+    run = tmp_path / "sweep" / "va_seed1"
+    write_log(run, [{"level": "metrics", "tag": "diagnostics", "metrics": {"stage": s, "return_real": -s * 100.0}}
+                    for s in (3, 1, 2)])
+    exported = logs.export([str(run)], [str(tmp_path / "sweep")], str(tmp_path / "logs"))
+    assert not os.path.exists(os.path.join(exported[0], "log.json"))
+    assert script.read_diagnostics(exported[0]) == script.read_diagnostics(str(run))
+    assert [m["stage"] for m in script.read_diagnostics(exported[0])] == [1, 2, 3]
+    assert script.main([exported[0], "--out", str(tmp_path / "x.png")]) == 0
+
+
 def test_a_directory_without_log_is_bad_input(tmp_path, capsys):
-    assert load_script().main([str(tmp_path), "--out", str(tmp_path / "x.png")]) == 2
-    assert "has no log.json" in capsys.readouterr().err
+    assert results_script("diagnostics").main([str(tmp_path), "--out", str(tmp_path / "x.png")]) == 2
+    assert "is not a run" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()

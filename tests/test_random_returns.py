@@ -1,7 +1,6 @@
 """docs/results/random_returns.py: random-action returns of a sweep's tasks, as the sweep defines them."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -9,16 +8,9 @@ import sys
 import numpy as np
 
 from slbo.partial_envs import make_env
-from tests.conftest import ROOT
+from tests.conftest import ROOT, results_script
 
 SCRIPT = os.path.join(ROOT, "docs", "results", "random_returns.py")
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("random_returns", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_sweep_tasks_are_the_first_seeds_points_with_their_env_and_episode_length(tmp_path, monkeypatch):
@@ -31,11 +23,11 @@ def test_sweep_tasks_are_the_first_seeds_points_with_their_env_and_episode_lengt
         "    H: {configs: [configs/env_tingwu/gym_fhopper.yml], set: {runner.max_steps: 300}}\n"
         "seeds: [3, 4]\n")
     monkeypatch.chdir(ROOT)  # sweep files name configs relative to the repository root
-    assert load_script().sweep_tasks(str(sweep)) == [("P", "Pendulum", 200), ("H", "FixedHopper", 300)]
+    assert results_script("random_returns").sweep_tasks(str(sweep)) == [("P", "Pendulum", 200), ("H", "FixedHopper", 300)]
 
 
 def test_random_returns_end_episodes_at_termination_or_the_horizon():
-    random_returns = load_script().random_returns
+    random_returns = results_script("random_returns").random_returns
     returns, lengths = random_returns(make_env("Pendulum"), 200, 3, seed=1)
     assert lengths.tolist() == [200, 200, 200] and np.isfinite(returns).all()
     again, _ = random_returns(make_env("Pendulum"), 200, 3, seed=1)

@@ -2,6 +2,8 @@
 
 python docs/results/diagnostics.py RUN_DIR [RUN_DIR ...] [--out diagnostics.png]
 
+A RUN_DIR is a run directory of slbo/main.py or its exported logs (log.json.gz, docs/results/logs/).
+
 Prints a table per run and writes a figure of six panels against the stage: real vs imagined
 return; the model's one-step error on the reward's coordinates and on all of them; the reward
 error and bias it implies; V's error against real returns (TRPO's V and V_real); the value-aware
@@ -15,6 +17,8 @@ import os
 import platform
 import sys
 from typing import Dict, List, Optional, Sequence
+
+from slbo import logs
 
 # (panel title, [(metric, line style, label)]); a run without a metric leaves its line out.
 PANELS = [
@@ -32,9 +36,9 @@ TABLE = ["return_real", "return_imagined", "model_nrmse_reward", "reward_bias", 
 
 
 def read_diagnostics(run_dir: str) -> List[Dict[str, float]]:
-    """The diagnostics records of RUN_DIR/log.json in stage order (lines cut short by a running run skipped)."""
+    """The diagnostics records of the run's log in stage order (lines cut short by a running run skipped)."""
     records = []
-    with open(os.path.join(run_dir, "log.json"), errors="replace") as f:
+    with logs.open_log(run_dir) as f:
         for line in f:
             try:
                 record = json.loads(line)
@@ -93,13 +97,14 @@ def plot(runs: Dict[str, List[Dict[str, float]]], out: str, command: str) -> Non
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories (each with a log.json)")
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories, or their exported logs")
     parser.add_argument("--out", default="diagnostics.png", help="the figure to write (PNG)")
     args = parser.parse_args(argv)
     runs = {}
     for run_dir in args.runs:
-        if not os.path.isfile(os.path.join(run_dir, "log.json")):
-            print(f"error: {run_dir} has no log.json (give run directories of slbo/main.py)", file=sys.stderr)
+        if not os.path.isdir(run_dir) or not logs.is_run(os.listdir(run_dir)):
+            print(f"error: {run_dir} is not a run (give run directories of slbo/main.py or their exported logs)",
+                  file=sys.stderr)
             return 2
         runs[os.path.basename(os.path.normpath(run_dir))] = read_diagnostics(run_dir)
     for name, records in runs.items():

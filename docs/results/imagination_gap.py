@@ -1,7 +1,8 @@
-"""Imagined vs real return per stage, read from the log.json of finished or running runs.
+"""Imagined vs real return per stage, read from the log of finished or running runs.
 
 python docs/results/imagination_gap.py RUN_DIR [RUN_DIR ...]
 
+A RUN_DIR is a run directory of slbo/main.py or its exported logs (log.json.gz, docs/results/logs/).
 For each stage: the mean return of the imagined (model) episodes of the last TRPO batch of each
 iteration, averaged over the stage's iterations, next to the real-env return measured at the start
 of the following stage (with the published configs both are returns of 1000-step episodes). A model the policy exploits shows
@@ -10,20 +11,23 @@ imagined returns far above the real ones.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from typing import Dict, List, Tuple
+
+from slbo import logs
 
 TRPO_LINE = re.compile(r"\[TRPO\] # (\d+): n_episodes = \d+, returns: \{mean = (-?[\d.]+)")
 STAGE_LINE = re.compile(r"------ Starting Stage (\d+) ")
 
 
-def stage_table(log_path: str) -> List[Tuple[int, float, float]]:
-    """(stage, imagined return, real return after the stage) for every completed stage."""
+def stage_table(run_dir: str) -> List[Tuple[int, float, float]]:
+    """(stage, imagined return, real return after the stage) for every completed stage of the run."""
     imagined: Dict[int, List[Tuple[int, float]]] = {}
     real: Dict[int, float] = {}
     stage = -1
-    with open(log_path, errors="replace") as f:
+    with logs.open_log(run_dir) as f:
         for line in f:
             try:
                 record = json.loads(line)
@@ -51,9 +55,14 @@ def main(argv: List[str]) -> int:
         print("usage: python docs/results/imagination_gap.py RUN_DIR [RUN_DIR ...]", file=sys.stderr)
         return 2
     for run_dir in argv:
+        if not os.path.isdir(run_dir) or not logs.is_run(os.listdir(run_dir)):
+            print(f"error: {run_dir} is not a run (a directory with config.yml and log.json or log.json.gz)",
+                  file=sys.stderr)
+            return 2
+    for run_dir in argv:
         print(run_dir)
         print("  stage  imagined  real")
-        for t, imagined, real in stage_table(f"{run_dir}/log.json"):
+        for t, imagined, real in stage_table(run_dir):
             print(f"  {t:5d}  {imagined:8.0f}  {real:5.0f}")
     return 0
 
