@@ -51,7 +51,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     for out in args.outputs or list(figures):
         target = os.path.join(args.into, out) if args.into else out
-        print("$", " ".join(command(figures[out], out)), flush=True)
+        print("$ python", " ".join(command(figures[out], out)[1:]), flush=True)
         if subprocess.run(command(figures[out], target)).returncode != 0:
             print(f"error: making {out} failed", file=sys.stderr)
             return 1
