@@ -18,6 +18,11 @@ def is_run(files: Collection[str]) -> bool:
     return "config.yml" in files and (LOG in files or COMPRESSED_LOG in files)
 
 
+def is_run_dir(path: str) -> bool:
+    """Whether `path` is a run directory (or an exported run)."""
+    return os.path.isdir(path) and is_run(os.listdir(path))
+
+
 def open_log(run_dir: str) -> TextIO:
     """The run's log.json, or its compressed copy, as text (undecodable bytes replaced)."""
     path = os.path.join(run_dir, LOG)

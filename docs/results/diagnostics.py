@@ -102,7 +102,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     runs = {}
     for run_dir in args.runs:
-        if not os.path.isdir(run_dir) or not logs.is_run(os.listdir(run_dir)):
+        if not logs.is_run_dir(run_dir):
             print(f"error: {run_dir} is not a run (give run directories of slbo/main.py or their exported logs)",
                   file=sys.stderr)
             return 2

@@ -11,7 +11,6 @@ imagined returns far above the real ones.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from typing import Dict, List, Tuple
@@ -55,7 +54,7 @@ def main(argv: List[str]) -> int:
         print("usage: python docs/results/imagination_gap.py RUN_DIR [RUN_DIR ...]", file=sys.stderr)
         return 2
     for run_dir in argv:
-        if not os.path.isdir(run_dir) or not logs.is_run(os.listdir(run_dir)):
+        if not logs.is_run_dir(run_dir):
             print(f"error: {run_dir} is not a run (a directory with config.yml and log.json or log.json.gz)",
                   file=sys.stderr)
             return 2

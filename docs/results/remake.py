@@ -50,9 +50,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: not in {FIGURES}: {', '.join(unknown)} (listed: {', '.join(figures)})", file=sys.stderr)
         return 2
     for out in args.outputs or list(figures):
-        target = os.path.join(args.into, out) if args.into else out
-        print("$ python", " ".join(command(figures[out], out)[1:]), flush=True)
-        if subprocess.run(command(figures[out], target)).returncode != 0:
+        line = command(figures[out], os.path.join(args.into, out) if args.into else out)
+        print("$ python", " ".join(line[1:]), flush=True)
+        if subprocess.run(line).returncode != 0:
             print(f"error: making {out} failed", file=sys.stderr)
             return 1
     return 0
