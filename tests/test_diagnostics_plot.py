@@ -52,3 +52,18 @@ def test_a_directory_without_log_is_bad_input(tmp_path, capsys):
     assert results_script("diagnostics").main([str(tmp_path), "--out", str(tmp_path / "x.png")]) == 2
     assert "is not a run" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_the_figure_goes_where_out_says(tmp_path, capsys):
+    """--out in a directory that does not exist yet creates it (remake.py --into relies on it); a path
+    that cannot be written is one line and exit 2."""
+    script = results_script("diagnostics")
+    run = tmp_path / "va_seed1"
+    write_log(run, [{"level": "metrics", "tag": "diagnostics", "metrics": {"stage": 1, "return_real": -600.0}}])
+    out = tmp_path / "new" / "dir" / "fig.png"
+    assert script.main([str(run), "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (tmp_path / "file").write_text("")
+    assert script.main([str(run), "--out", str(tmp_path / "file" / "fig.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write") and err.count("\n") == 1

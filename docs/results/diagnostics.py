@@ -111,7 +111,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(name)
         print(table(records) if records else "  no diagnostics records (a run with diag.every=0, or before stage 1)")
     command = "python docs/results/diagnostics.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    plot(runs, args.out, command)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        plot(runs, args.out, command)
+    except OSError as e:
+        print(f"error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
+        return 2
     print(f"wrote {args.out}")
     return 0
 
