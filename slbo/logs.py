@@ -5,9 +5,10 @@ enough to commit beside a figure, and the report reads them exactly as it reads 
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
-from typing import Collection, List, Sequence, TextIO
+from typing import Any, Collection, Dict, Iterator, List, Sequence, TextIO
 
 LOG, COMPRESSED_LOG = "log.json", "log.json.gz"
 KEPT_BESIDE = ("config.yml", "provenance.json")  # what an export keeps besides the log
@@ -29,6 +30,26 @@ def open_log(run_dir: str) -> TextIO:
     if os.path.isfile(path):
         return open(path, errors="replace")
     return gzip.open(os.path.join(run_dir, COMPRESSED_LOG), "rt", errors="replace")
+
+
+def records(run_dir: str, containing: str = "") -> Iterator[Dict[str, Any]]:
+    """The records of the run's log in order; only those whose line holds `containing` (a cheap filter
+    before parsing). A line cut short by a killed or still running run is skipped."""
+    with open_log(run_dir) as f:
+        for line in f:
+            if containing not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            yield record
+
+
+def metrics(run_dir: str, tag: str) -> List[Dict[str, Any]]:
+    """The metrics of the log's metric records tagged `tag`, in log order."""
+    return [record["metrics"] for record in records(run_dir, f'"tag": "{tag}"')
+            if record.get("level") == "metrics" and record.get("tag") == tag]
 
 
 def export_path(run_dir: str, tops: Sequence[str], dest: str) -> str:

@@ -29,7 +29,6 @@ import argparse
 import ctypes
 import dataclasses
 import itertools
-import json
 import os
 import re
 import shlex
@@ -43,6 +42,7 @@ from typing import Any, Dict, List, NoReturn, Optional, Sequence, TextIO, Tuple
 import yaml
 
 from lunzi.config import ConfigError, expand, load_yaml, nearest
+from slbo import logs
 from slbo.run.lock import lock_holder
 from slbo.run.preflight import config_differences, is_finished
 from slbo.run.progress import format_duration
@@ -210,22 +210,9 @@ def validate_runs(sweep: Sweep) -> Dict[str, int]:
 
 
 def _metric_records(log_dir: str, tag: str) -> List[Dict[str, Any]]:
-    path = os.path.join(log_dir, "log.json")
-    if not os.path.isfile(path):
+    if not os.path.isfile(os.path.join(log_dir, logs.LOG)):
         return []
-    needle = f'"tag": "{tag}"'
-    records = []
-    with open(path, errors="replace") as f:
-        for line in f:
-            if needle not in line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:  # a line cut short by a killed run
-                continue
-            if record.get("level") == "metrics" and record.get("tag") == tag:
-                records.append(record["metrics"])
-    return records
+    return logs.metrics(log_dir, tag)
 
 
 RUNNING_ELSEWHERE = "running elsewhere"

@@ -12,7 +12,6 @@ error with each V; the spread of each V (y axes symmetric-log: linear within ±1
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -37,16 +36,7 @@ TABLE = ["return_real", "return_imagined", "model_nrmse_reward", "reward_bias", 
 
 def read_diagnostics(run_dir: str) -> List[Dict[str, float]]:
     """The diagnostics records of the run's log in stage order (lines cut short by a running run skipped)."""
-    records = []
-    with logs.open_log(run_dir) as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if record.get("level") == "metrics" and record.get("tag") == "diagnostics":
-                records.append(record["metrics"])
-    return sorted(records, key=lambda m: m["stage"])
+    return sorted(logs.metrics(run_dir, "diagnostics"), key=lambda m: m["stage"])
 
 
 def table(records: List[Dict[str, float]]) -> str:

@@ -10,7 +10,6 @@ imagined returns far above the real ones.
 """
 from __future__ import annotations
 
-import json
 import re
 import sys
 from typing import Dict, List, Tuple
@@ -26,20 +25,15 @@ def stage_table(run_dir: str) -> List[Tuple[int, float, float]]:
     imagined: Dict[int, List[Tuple[int, float]]] = {}
     real: Dict[int, float] = {}
     stage = -1
-    with logs.open_log(run_dir) as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if record.get("level") == "metrics" and record.get("tag") in ("stage", "final"):
-                real[int(record["metrics"]["stage"])] = float(record["metrics"]["return mean Real Env"])
-                continue
-            message = record.get("message", "")
-            if (match := STAGE_LINE.search(message)) is not None:
-                stage = int(match.group(1))
-            elif (match := TRPO_LINE.search(message)) is not None:
-                imagined.setdefault(stage, []).append((int(match.group(1)), float(match.group(2))))
+    for record in logs.records(run_dir):
+        if record.get("level") == "metrics" and record.get("tag") in ("stage", "final"):
+            real[int(record["metrics"]["stage"])] = float(record["metrics"]["return mean Real Env"])
+            continue
+        message = record.get("message", "")
+        if (match := STAGE_LINE.search(message)) is not None:
+            stage = int(match.group(1))
+        elif (match := TRPO_LINE.search(message)) is not None:
+            imagined.setdefault(stage, []).append((int(match.group(1)), float(match.group(2))))
     rows = []
     for t, values in sorted(imagined.items()):
         last = max(j for j, _ in values)

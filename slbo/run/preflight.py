@@ -3,7 +3,6 @@ ConfigError (one line) on bad input."""
 from __future__ import annotations
 
 import glob
-import json
 import os
 import tempfile
 import zipfile
@@ -12,6 +11,7 @@ from typing import Any, Dict, List
 import yaml
 
 from lunzi.config import ConfigError, MetaFLAGS, flatten
+from slbo import logs
 from slbo.partial_envs import env_class
 from slbo.utils.flags import make_flags
 
@@ -22,19 +22,7 @@ RUN_FILES = ("log.json", "config.yml", "provenance.json", "final.npz", "stage-*.
 
 def is_finished(log_dir: str) -> bool:
     """A run is finished once its log.json holds the `final` metrics record."""
-    path = os.path.join(log_dir, "log.json")
-    if not os.path.isfile(path):
-        return False
-    with open(path) as f:
-        for line in f:
-            if '"final"' in line:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if record.get("level") == "metrics" and record.get("tag") == "final":
-                    return True
-    return False
+    return os.path.isfile(os.path.join(log_dir, logs.LOG)) and bool(logs.metrics(log_dir, "final"))
 
 
 def config_differences(FLAGS: MetaFLAGS, saved: Dict[str, Any]) -> List[str]:
