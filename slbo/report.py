@@ -216,10 +216,21 @@ def distinct_seeds(runs: Sequence[RunLog]) -> Tuple[List[RunLog], List[str]]:
         best = max(group, key=lambda r: (r.final is not None, len(r.curve), -group.index(r)))
         kept.append(best)
         if len(group) > 1:
-            names = [os.path.basename(os.path.normpath(r.log_dir)) for r in group]
+            names = run_names([r.log_dir for r in group])
             notes.append(f"{env} {variant}: seed {seed} has {len(group)} runs ({', '.join(names)}); counted once, "
-                         f"as {os.path.basename(os.path.normpath(best.log_dir))}")
+                         f"as {names[group.index(best)]}")
     return kept, notes
+
+
+def run_names(log_dirs: Sequence[str]) -> List[str]:
+    """Names that tell the runs apart: their directory names, or, where two share one (the same sweep
+    run into two directories), their paths below the directory the runs have in common."""
+    paths = [os.path.normpath(d) for d in log_dirs]
+    names = [os.path.basename(p) for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    top = os.path.commonpath([os.path.abspath(p) for p in paths])
+    return [os.path.relpath(os.path.abspath(p), top) for p in paths]
 
 
 def mixed_provenance(runs: Sequence[RunLog]) -> Dict[Tuple[str, str], List[str]]:

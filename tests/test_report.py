@@ -335,6 +335,13 @@ def test_a_seed_run_twice_is_one_sample_and_is_reported(tmp_path):
     with open(out / "runs.csv") as f:
         assert len(list(csv.DictReader(f))) == 5  # every run is still listed
 
+    # The same sweep in two directories: its runs' names are told apart by their paths.
+    for copy_dir in ("copy", "copy_again"):
+        write_run(str(tmp_path / copy_dir / "va_seed3"), "va", seed=3, curve=[(0, 1.0)], final=(1000, 3.0))
+    text = report_md(tmp_path, tmp_path / "out2")
+    assert ("- HalfCheetah va-l1: seed 3 has 2 runs (copy/va_seed3, copy_again/va_seed3); counted once, as "
+            "copy/va_seed3") in text
+
     from slbo.report import distinct_seeds, find_runs, load_run, plot_curves
     counted, _ = distinct_seeds([load_run(d) for d in find_runs([str(top)])])
     fig = plot_curves(counted)
