@@ -34,7 +34,10 @@ def open_log(run_dir: str) -> TextIO:
 
 def records(run_dir: str, containing: str = "") -> Iterator[Dict[str, Any]]:
     """The records of the run's log in order; only those whose line holds `containing` (a cheap filter
-    before parsing). A line cut short by a killed or still running run is skipped."""
+    before parsing). A line cut short by a killed or still running run is skipped; a run that has
+    not written its log yet has none."""
+    if not any(os.path.isfile(os.path.join(run_dir, name)) for name in (LOG, COMPRESSED_LOG)):
+        return
     with open_log(run_dir) as f:
         for line in f:
             if containing not in line:

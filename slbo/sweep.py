@@ -209,12 +209,6 @@ def validate_runs(sweep: Sweep) -> Dict[str, int]:
     return n_stages
 
 
-def _metric_records(log_dir: str, tag: str) -> List[Dict[str, Any]]:
-    if not os.path.isfile(os.path.join(log_dir, logs.LOG)):
-        return []
-    return logs.metrics(log_dir, tag)
-
-
 RUNNING_ELSEWHERE = "running elsewhere"
 
 
@@ -224,7 +218,7 @@ def run_state(run: Run, n_stages: int) -> str:
     holder = lock_holder(run.log_dir)
     if holder:  # another process (an earlier sweep, a terminal) has this run: never start it twice
         return f"{RUNNING_ELSEWHERE} ({holder})"
-    stages = _metric_records(run.log_dir, "stage")
+    stages = logs.metrics(run.log_dir, "stage")
     if stages:
         return f"stopped in stage {stages[-1]['stage']}/{n_stages}"  # 0-based, as in the run's log
     return "started, no stage" if os.path.exists(os.path.join(run.log_dir, "log.json")) else "new"
@@ -269,7 +263,7 @@ def _last_line(path: str) -> str:
 
 
 def _final_return(log_dir: str) -> str:
-    final = _metric_records(log_dir, "final")
+    final = logs.metrics(log_dir, "final")
     if not final or "return mean Real Env" not in final[-1]:
         return "?"
     return f"{float(final[-1]['return mean Real Env']):.6g}"  # float(): the logger writes nan as "nan"

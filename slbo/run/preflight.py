@@ -22,7 +22,7 @@ RUN_FILES = ("log.json", "config.yml", "provenance.json", "final.npz", "stage-*.
 
 def is_finished(log_dir: str) -> bool:
     """A run is finished once its log.json holds the `final` metrics record."""
-    return os.path.isfile(os.path.join(log_dir, logs.LOG)) and bool(logs.metrics(log_dir, "final"))
+    return bool(logs.metrics(log_dir, "final"))
 
 
 def config_differences(FLAGS: MetaFLAGS, saved: Dict[str, Any]) -> List[str]:
