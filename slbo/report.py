@@ -1,7 +1,7 @@
 """The outcome of many runs as the paper shows it: a table of real-env returns and learning curves.
 
 python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT] [--reference ENV STEPS MEAN ERR LABEL ...]
-                      [--references FILE ...]
+                      [--references FILE ...] [--baseline VARIANT]
 
 Reads every run directory (config.yml + log.json) under the DIRs and writes into OUT (default: the
 first DIR) report.md and report.csv — the real-env return, mean ± standard error across seeds, per
@@ -16,6 +16,13 @@ to the first at or beyond their furthest step) adds its step count as a column a
 published references", a row per variant: ours (mean ± standard error, standard deviation, each seed's
 return) beside it, whether our mean lies within its mean ± err, and per variant the count of tasks
 inside; report.csv gets the same columns, curves.png a black point with an error bar in the panel.
+
+`--baseline slbo` compares every other variant with that one seed by seed: in each environment and
+column, over the seeds both have, the variant's return minus the baseline's — mean ± standard error
+of the differences, the paired t statistic, its two-sided p-value (Student's t, n − 1 degrees of
+freedom) and on how many seeds the variant is ahead. report.md gets a section "Paired against …",
+report.csv the same columns on the variant's rows. The seed's share of the spread cancels in each
+difference, so this is the sharper test when the variants ran the same seeds.
 
 runs.csv lists every run: seed, stages and real steps reached, final return and
 the wall-clock time from its first to its last log record (a resumed run's includes the interruption).
@@ -113,6 +120,92 @@ class Comparison:
         if self.cell is None:
             return None
         return self.reference.mean - self.reference.err <= self.cell.mean <= self.reference.mean + self.reference.err
+
+
+@dataclasses.dataclass(frozen=True)
+class Paired:
+    """A variant against the baseline on the seeds both have, in one environment and column."""
+    cell: Cell  # the variant's
+    baseline: Cell
+    differences: Tuple[Tuple[Any, float], ...]  # (seed, variant − baseline) of each common seed, by seed
+
+    @property
+    def n(self) -> int:
+        return len(self.differences)
+
+    @property
+    def mean_sem(self) -> Tuple[float, float]:
+        return mean_sem([d for _, d in self.differences]) if self.differences else (float("nan"), float("nan"))
+
+    @property
+    def t(self) -> float:
+        """Mean difference over its standard error; nan below two seeds or when every difference is equal."""
+        mean, sem = self.mean_sem
+        return mean / sem if sem > 0 else float("nan")
+
+    @property
+    def p(self) -> float:
+        return student_t_p(self.t, self.n - 1) if not math.isnan(self.t) else float("nan")
+
+    @property
+    def ahead(self) -> int:
+        return sum(d > 0 for _, d in self.differences)
+
+
+def student_t_p(t: float, df: int) -> float:
+    """Two-sided p-value of Student's t with `df` (≥ 1) degrees of freedom: the closed form for integer df
+    (Abramowitz & Stegun 26.7.3–4), P(|T| < |t|) as a finite series in θ = atan(|t| / √df)."""
+    theta = math.atan(abs(t) / math.sqrt(df))
+    c2 = math.cos(theta) ** 2
+    if df % 2:  # odd: (2/π)(θ + sinθ cosθ (1 + 2/3 cos²θ + 2·4/(3·5) cos⁴θ + …)), the series ending at cos^(df−3)
+        term, total = 1.0, 1.0 if df > 1 else 0.0
+        for k in range(1, (df - 1) // 2):
+            term *= c2 * (2 * k) / (2 * k + 1)
+            total += term
+        inside = 2 / math.pi * (theta + math.sin(theta) * math.cos(theta) * total)
+    else:  # even: sinθ (1 + 1/2 cos²θ + 1·3/(2·4) cos⁴θ + …), ending at cos^(df−2)
+        term, total = 1.0, 1.0
+        for k in range(1, df // 2):
+            term *= c2 * (2 * k - 1) / (2 * k)
+            total += term
+        inside = math.sin(theta) * total
+    return min(1.0, max(0.0, 1.0 - inside))
+
+
+def pair(cells: Sequence[Cell], baseline: str) -> List[Paired]:
+    """Every other variant's cell against the baseline's cell of the same environment and column."""
+    by_key = {(c.env, c.variant, c.at): c for c in cells}
+    paired = []
+    for cell in cells:
+        base = by_key.get((cell.env, baseline, cell.at))
+        if base is None or cell.variant == baseline:
+            continue
+        theirs = dict(base.seeds)
+        paired.append(Paired(cell, base, tuple((seed, value - theirs[seed]) for seed, value in cell.seeds
+                                               if seed in theirs)))
+    return paired
+
+
+def paired_markdown(paired: Sequence[Paired], baseline: str) -> str:
+    """The section of report.md: one row per variant and column, in the table's order."""
+    header = ["environment", "variant", "at", "variant − baseline: mean ± standard error (n seeds)", "t",
+              "p (two-sided)", "ahead on", "per seed (seed: difference)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for c in paired:
+        at = "final" if c.cell.at == "final" else format_steps(int(c.cell.at))
+        if not c.n:
+            lines.append("| " + " | ".join([c.cell.env, c.cell.variant, at, "no seed in common"] + ["–"] * 4) + " |")
+            continue
+        mean, sem = c.mean_sem
+        diff = f"{mean:+.1f}" + ("" if math.isnan(sem) else f" ± {sem:.1f}") + f" (n={c.n})"
+        t, p = ("–" if math.isnan(x) else f"{x:.2f}" for x in (c.t, c.p))
+        seeds = ", ".join(f"{seed}: {d:+.1f}" for seed, d in c.differences)
+        lines.append("| " + " | ".join([c.cell.env, c.cell.variant, at, diff, t, p, f"{c.ahead} of {c.n}", seeds])
+                     + " |")
+    return (f"\n## Paired against {baseline}\n\nEach variant's return minus {baseline}'s on the same seed, over the "
+            f"seeds both have (in each environment and column): mean ± standard error of the differences, "
+            f"t = mean / standard error, its two-sided p-value (Student's t, n − 1 degrees of freedom) and on how "
+            f"many of those seeds the variant is ahead.\n\n" + "\n".join(lines) + "\n")
 
 
 # The model-loss variants (docs/VARIANTS.md): flag, its default, and how a name shows it when set.
@@ -341,20 +434,36 @@ def _per_seed(cell: Cell, form: str) -> str:
     return ", ".join(form.format(seed=seed, value=value) for seed, value in cell.seeds)
 
 
-def write_csv(cells: Sequence[Cell], path: str, comparisons: Sequence[Comparison] = ()) -> None:
-    """One row per cell; a cell at a reference's step count also gets the reference and whether it is inside."""
+PAIRED_COLUMNS = ["baseline", "paired_n", "paired_diff_mean", "paired_diff_sem", "paired_t", "paired_p",
+                  "paired_ahead", "paired_per_seed"]
+
+
+def _paired_row(c: Optional[Paired]) -> List[Any]:
+    if c is None:
+        return [""] * len(PAIRED_COLUMNS)
+    numbers = ("" if math.isnan(x) else repr(x) for x in (*c.mean_sem, c.t, c.p))
+    return [c.baseline.variant, c.n, *numbers, c.ahead, ", ".join(f"{seed}:{d!r}" for seed, d in c.differences)]
+
+
+def write_csv(cells: Sequence[Cell], path: str, comparisons: Sequence[Comparison] = (),
+              paired: Optional[Sequence[Paired]] = None) -> None:
+    """One row per cell; a cell at a reference's step count also gets the reference and whether it is inside;
+    with `paired` (--baseline), every row gets the paired columns (empty on the baseline's own rows)."""
     against = {(c.reference.env, c.variant, str(c.reference.steps)): c for c in comparisons}
+    paired_by_key = {(c.cell.env, c.cell.variant, c.cell.at): c for c in paired or ()}
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["env", "variant", "at", "steps", "n", "mean", "sem", "std", "per_seed", "reference",
-                         "reference_mean", "reference_err", "inside"])
+                         "reference_mean", "reference_err", "inside"] + (PAIRED_COLUMNS if paired is not None else []))
         for c in cells:
             sem, std = ("" if math.isnan(x) else repr(x) for x in (c.sem, c.std))
             row = [c.env, c.variant, c.at, c.steps, c.n, repr(c.mean), sem, std, _per_seed(c, "{seed}:{value!r}")]
             comparison = against.get((c.env, c.variant, c.at))
             ref = comparison.reference if comparison else None
-            writer.writerow(row + ([ref.label, repr(ref.mean), repr(ref.err), str(comparison.inside).lower()]
-                                   if ref else ["", "", "", ""]))
+            row += ([ref.label, repr(ref.mean), repr(ref.err), str(comparison.inside).lower()]
+                    if ref else ["", "", "", ""])
+            writer.writerow(row + (_paired_row(paired_by_key.get((c.env, c.variant, c.at)))
+                                   if paired is not None else []))
 
 
 def write_runs_csv(runs: Sequence[RunLog], path: str) -> None:
@@ -566,7 +675,7 @@ def check_out(out: str) -> None:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise ConfigError(f"{message}; usage: python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT] "
-                          f"[--reference ENV STEPS MEAN ERR LABEL] [--references FILE]")
+                          f"[--reference ENV STEPS MEAN ERR LABEL] [--references FILE] [--baseline VARIANT]")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -581,6 +690,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--references", action="append", default=[], metavar="FILE",
                         help="a CSV file of published results, one per row: env,steps,mean,err,label,source "
                              "(e.g. docs/results/mbbl_slbo.csv)")
+    parser.add_argument("--baseline", metavar="VARIANT",
+                        help="compare every other variant with this one seed by seed (paired differences, t, p), "
+                             "e.g. slbo")
     parser.add_argument("--export-logs", metavar="DEST",
                         help="also write each run's log.json (gzip-compressed), config.yml and provenance.json "
                              "to DEST/<DIR's name>/<run>/, which this command reads as it reads run directories")
@@ -616,6 +728,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     compared = references_in_reach(references, counted)
     step_points = sorted(set(step_points) | {ref.steps for ref in compared})
     cells = table(counted, step_points)
+    if args.baseline is not None and args.baseline not in {run.variant for run in counted}:
+        print(f"error: --baseline {args.baseline} is not a variant of these runs; they have "
+              f"{', '.join(sorted({run.variant for run in counted}, key=_sort_key))}", file=sys.stderr)
+        return 2
+    paired = pair(cells, args.baseline) if args.baseline is not None else None
     comparisons = compare(cells, compared, counted)
     marked = mixed_provenance(counted)
     text = markdown(cells, step_points, marked)
@@ -627,6 +744,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if unfinished:
         text += (f"\n{unfinished} of {len(counted)} runs have not finished; they count in the step columns they "
                  f"reached.\n")
+    if paired is not None:
+        text += paired_markdown(paired, args.baseline)
     if comparisons:
         text += comparison_markdown(comparisons)
     if references:
@@ -644,7 +763,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "report.md"), "w") as f:
             f.write(text)
-        write_csv(cells, os.path.join(out, "report.csv"), comparisons)
+        write_csv(cells, os.path.join(out, "report.csv"), comparisons, paired)
         write_runs_csv(runs, os.path.join(out, "runs.csv"))
         plot_curves(counted, os.path.join(out, "curves.png"), compared)
     except OSError as e:

@@ -282,6 +282,60 @@ def test_reference_is_drawn_in_its_panel_and_listed(runs, tmp_path):
     assert np.allclose(bar.get_segments()[0][:, 1], [104.5, 136.5])
 
 
+def test_student_t_p_is_the_closed_form_and_the_tables_critical_values():
+    from slbo.report import student_t_p
+
+    for t in (0.0, 0.3, 1.0, 2.5, 40.0):  # df 1 is Cauchy, df 2 has P(|T| < t) = t / sqrt(t² + 2)
+        assert math.isclose(student_t_p(t, 1), 1 - 2 / math.pi * math.atan(t), abs_tol=1e-12)
+        assert math.isclose(student_t_p(-t, 2), 1 - t / math.sqrt(t * t + 2), abs_tol=1e-12)
+    # The two-sided 5 % critical values of the t table, printed to 3 decimals.
+    for df, t in ((3, 3.182), (4, 2.776), (5, 2.571), (6, 2.447), (7, 2.365), (9, 2.262), (10, 2.228), (30, 2.042)):
+        assert abs(student_t_p(t, df) - 0.05) < 2e-4, df
+    assert student_t_p(0.0, 7) == 1.0 and student_t_p(1e9, 5) < 1e-12
+
+
+def test_baseline_pairs_each_variant_with_it_seed_by_seed(runs, tmp_path):
+    from slbo.report import student_t_p
+
+    top, data = runs
+    out = tmp_path / "out"
+    result = report([top, "--steps", "2k", "--out", out, "--baseline", "slbo"])
+    assert result.returncode == 0, result.stderr
+    rows = read_csv(out / "report.csv")
+    # The unfinished va seed 3 pairs at 2000 steps, not in the final column; Hopper has no slbo to pair with.
+    for at, seeds, value in (("final", (1, 2), lambda run: run[1][1]), ("2000", (1, 2, 3), lambda run: run[0][2][1])):
+        differences = [value(data[("va", seed)]) - value(data[("slbo", seed)]) for seed in seeds]
+        row = rows[("HalfCheetah", "va-l2-refit20", at)]
+        mean, sem = np.mean(differences), np.std(differences, ddof=1) / math.sqrt(len(seeds))
+        assert row["baseline"] == "slbo" and int(row["paired_n"]) == len(seeds)
+        assert math.isclose(float(row["paired_diff_mean"]), mean, rel_tol=1e-12)
+        assert math.isclose(float(row["paired_diff_sem"]), sem, rel_tol=1e-12)
+        assert math.isclose(float(row["paired_t"]), mean / sem, rel_tol=1e-12)
+        assert math.isclose(float(row["paired_p"]), student_t_p(mean / sem, len(seeds) - 1), rel_tol=1e-12)
+        assert int(row["paired_ahead"]) == sum(d > 0 for d in differences)
+        assert row["paired_per_seed"] == ", ".join(f"{s}:{d!r}" for s, d in zip(seeds, differences))
+    for key in (("HalfCheetah", "slbo", "final"), ("Hopper", "mle", "final")):
+        assert all(rows[key][c] == "" for c in ("baseline", "paired_n", "paired_t", "paired_p"))
+    section = (out / "report.md").read_text().split("## Paired against slbo")[1]
+    final = rows[("HalfCheetah", "va-l2-refit20", "final")]
+    assert (f"| HalfCheetah | va-l2-refit20 | final | {float(final['paired_diff_mean']):+.1f} ± "
+            f"{float(final['paired_diff_sem']):.1f} (n=2) | {float(final['paired_t']):.2f} | "
+            f"{float(final['paired_p']):.2f} | {final['paired_ahead']} of 2 |") in section
+    assert "Hopper" not in section.split("## ")[0]
+    # Without --baseline the CSV keeps its columns.
+    assert "## Paired against" not in report([top, "--out", tmp_path / "plain"]).stdout
+    with open(tmp_path / "plain" / "report.csv") as f:
+        assert f.readline().rstrip().endswith("reference_err,inside")
+
+
+def test_a_baseline_that_is_not_a_variant_is_one_line_naming_the_variants(runs, tmp_path):
+    top, _ = runs
+    result = report([top, "--out", tmp_path / "out", "--baseline", "SLBO"])
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr == "error: --baseline SLBO is not a variant of these runs; they have slbo, mle, va-l2-refit20\n"
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("values", [["HalfCheetah", "lots", "1", "1", "x"], ["HalfCheetah", "200k", "nan", "1", "x"],
                                     ["HalfCheetah", "200k", "1", "-2", "x"], ["HalfCheetah", "200k", "1"]])
 def test_bad_reference_is_one_line_and_exit_2(runs, tmp_path, values):
