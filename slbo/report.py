@@ -199,7 +199,7 @@ def paired_markdown(paired: Sequence[Paired], baseline: str) -> str:
         mean, sem = c.mean_sem
         diff = f"{mean:+.1f}" + ("" if math.isnan(sem) else f" ± {sem:.1f}") + f" (n={c.n})"
         t, p = ("–" if math.isnan(x) else f"{x:.2f}" for x in (c.t, c.p))
-        seeds = ", ".join(f"{seed}: {d:+.1f}" for seed, d in c.differences)
+        seeds = _per_seed(c.differences, "{seed}: {value:+.1f}")
         lines.append("| " + " | ".join([c.cell.env, c.cell.variant, at, diff, t, p, f"{c.ahead} of {c.n}", seeds])
                      + " |")
     return (f"\n## Paired against {baseline}\n\nEach variant's return minus {baseline}'s on the same seed, over the "
@@ -430,8 +430,9 @@ def markdown(cells: Sequence[Cell], step_points: Sequence[int], marked: Collecti
             + "\n".join(lines) + "\n")
 
 
-def _per_seed(cell: Cell, form: str) -> str:
-    return ", ".join(form.format(seed=seed, value=value) for seed, value in cell.seeds)
+def _per_seed(seeds: Sequence[Tuple[Any, float]], form: str) -> str:
+    """(seed, value) pairs as one text, each written by `form`."""
+    return ", ".join(form.format(seed=seed, value=value) for seed, value in seeds)
 
 
 PAIRED_COLUMNS = ["baseline", "paired_n", "paired_diff_mean", "paired_diff_sem", "paired_t", "paired_p",
@@ -442,7 +443,7 @@ def _paired_row(c: Optional[Paired]) -> List[Any]:
     if c is None:
         return [""] * len(PAIRED_COLUMNS)
     numbers = ("" if math.isnan(x) else repr(x) for x in (*c.mean_sem, c.t, c.p))
-    return [c.baseline.variant, c.n, *numbers, c.ahead, ", ".join(f"{seed}:{d!r}" for seed, d in c.differences)]
+    return [c.baseline.variant, c.n, *numbers, c.ahead, _per_seed(c.differences, "{seed}:{value!r}")]
 
 
 def write_csv(cells: Sequence[Cell], path: str, comparisons: Sequence[Comparison] = (),
@@ -457,7 +458,7 @@ def write_csv(cells: Sequence[Cell], path: str, comparisons: Sequence[Comparison
                          "reference_mean", "reference_err", "inside"] + (PAIRED_COLUMNS if paired is not None else []))
         for c in cells:
             sem, std = ("" if math.isnan(x) else repr(x) for x in (c.sem, c.std))
-            row = [c.env, c.variant, c.at, c.steps, c.n, repr(c.mean), sem, std, _per_seed(c, "{seed}:{value!r}")]
+            row = [c.env, c.variant, c.at, c.steps, c.n, repr(c.mean), sem, std, _per_seed(c.seeds, "{seed}:{value!r}")]
             comparison = against.get((c.env, c.variant, c.at))
             ref = comparison.reference if comparison else None
             row += ([ref.label, repr(ref.mean), repr(ref.err), str(comparison.inside).lower()]
@@ -603,7 +604,7 @@ def comparison_markdown(comparisons: Sequence[Comparison]) -> str:
     for c in comparisons:
         ref, cell = c.reference, c.cell
         std = "–" if cell is None or math.isnan(cell.std) else f"{cell.std:.1f}"
-        seeds = "–" if cell is None else _per_seed(cell, "{seed}: {value:.1f}")
+        seeds = "–" if cell is None else _per_seed(cell.seeds, "{seed}: {value:.1f}")
         inside = {True: "yes", False: "no", None: "not there yet"}[c.inside]
         lines.append("| " + " | ".join([ref.env, c.variant, format_steps(ref.steps), _cell_text(cell), std, seeds,
                                         f"{ref.mean:g} ± {ref.err:g} ({ref.label})", inside]) + " |")
@@ -728,9 +729,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     compared = references_in_reach(references, counted)
     step_points = sorted(set(step_points) | {ref.steps for ref in compared})
     cells = table(counted, step_points)
-    if args.baseline is not None and args.baseline not in {run.variant for run in counted}:
-        print(f"error: --baseline {args.baseline} is not a variant of these runs; they have "
-              f"{', '.join(sorted({run.variant for run in counted}, key=_sort_key))}", file=sys.stderr)
+    variants = sorted({run.variant for run in counted}, key=_sort_key)
+    if args.baseline is not None and args.baseline not in variants:
+        print(f"error: --baseline {args.baseline} is not a variant of these runs; they have {', '.join(variants)}",
+              file=sys.stderr)
         return 2
     paired = pair(cells, args.baseline) if args.baseline is not None else None
     comparisons = compare(cells, compared, counted)
