@@ -1,7 +1,7 @@
 """The outcome of many runs as the paper shows it: a table of real-env returns and learning curves.
 
 python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT] [--reference ENV STEPS MEAN ERR LABEL ...]
-                      [--references FILE ...] [--baseline VARIANT]
+                      [--references FILE ...] [--baseline VARIANT] [--diagnostics]
 
 Reads every run directory (config.yml + log.json) under the DIRs and writes into OUT (default: the
 first DIR) report.md and report.csv — the real-env return, mean ± standard error across seeds, per
@@ -16,6 +16,11 @@ to the first at or beyond their furthest step) adds its step count as a column a
 published references", a row per variant: ours (mean ± standard error, standard deviation, each seed's
 return) beside it, whether our mean lies within its mean ± err, and per variant the count of tasks
 inside; report.csv gets the same columns, curves.png a black point with an error bar in the panel.
+
+`--diagnostics` adds a section "Model diagnostics, second half of each run" to report.md and writes
+diagnostics.csv: per run, over its diagnostics records of stages ceil(L / 2) to L (L its last diagnosed
+stage), the median real and imagined return, their gap, the reward bias and the model's one-step error
+(docs/DIAGNOSTICS.md) — whether a policy exploits its model, read across runs.
 
 `--baseline slbo` compares every other variant with that one seed by seed: in each environment and
 column, over the seeds both have, the variant's return minus the baseline's — mean ± standard error
@@ -81,6 +86,7 @@ class RunLog:
     final: Optional[Tuple[int, float]]  # the "final" record, when the run finished
     elapsed_s: float  # from the first to the last record of log.json
     provenance: List[Dict[str, Any]] = dataclasses.field(default_factory=list)  # provenance.json's entries
+    diagnostics: List[Dict[str, Any]] = dataclasses.field(default_factory=list)  # the "diagnostics" records
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,7 +255,7 @@ def _elapsed_seconds(first: Optional[str], last: Optional[str]) -> float:
 def load_run(log_dir: str) -> RunLog:
     with open(os.path.join(log_dir, "config.yml")) as f:
         flags = flatten(yaml.safe_load(f) or {})
-    curve, final, first, last = [], None, None, None
+    curve, final, first, last, diagnostics = [], None, None, None, []
     with logs.open_log(log_dir) as f:
         for line in f:
             stamp = re.match(r'\{"time": "([^"]+)"', line)  # read without parsing the whole line
@@ -261,9 +267,12 @@ def load_run(log_dir: str) -> RunLog:
                 record = json.loads(line)
             except json.JSONDecodeError:  # a line cut short by a killed run
                 continue
-            if record.get("level") != "metrics" or record.get("tag") not in ("stage", "final"):
+            if record.get("level") != "metrics" or record.get("tag") not in ("stage", "final", "diagnostics"):
                 continue
             metrics = record["metrics"]
+            if record["tag"] == "diagnostics":
+                diagnostics.append(metrics)
+                continue
             value = _number(metrics.get(RETURN))
             if not math.isfinite(value):  # an evaluation in which no episode ended
                 continue
@@ -272,7 +281,7 @@ def load_run(log_dir: str) -> RunLog:
             if record["tag"] == "final":
                 final = point
     return RunLog(log_dir, str(flags.get("env.id", "?")), variant_name(flags), str(flags.get("algorithm", "slbo")),
-                  flags, curve, final, _elapsed_seconds(first, last), provenance.read(log_dir))
+                  flags, curve, final, _elapsed_seconds(first, last), provenance.read(log_dir), diagnostics)
 
 
 def find_runs(dirs: Sequence[str]) -> List[str]:
@@ -622,6 +631,99 @@ def comparison_markdown(comparisons: Sequence[Comparison]) -> str:
             + "\n".join(lines) + "\n\n" + "".join(counts))
 
 
+# What the diagnostics section reads for model exploitation (docs/DIAGNOSTICS.md defines each metric).
+LATE_METRICS = (("return_real", "real return"), ("return_imagined", "imagined return"),
+                ("return_gap", "imagined − real"), ("model_nrmse_all", "one-step NRMSE"),
+                ("reward_bias", "reward bias"))
+
+
+@dataclasses.dataclass(frozen=True)
+class LateDiagnostics:
+    """One run's diagnostics over the second half of its stages: each metric's median, and the range of
+    the model's one-step error."""
+    run: RunLog
+    first_stage: int
+    last_stage: int
+    records: int
+    medians: Dict[str, float]
+    nrmse_range: Tuple[float, float]
+
+
+def _median(values: Sequence[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.median(finite)) if finite else float("nan")
+
+
+def late_diagnostics(run: RunLog) -> Optional[LateDiagnostics]:
+    """The diagnostics of stages ceil(last / 2) to last (10-20 of a 20-stage run), where the last is the
+    run's last diagnosed stage; None for a run without them. A stage logged twice (a resumed run) counts once,
+    as its last record."""
+    by_stage = {int(m["stage"]): m for m in run.diagnostics if "stage" in m}
+    if not by_stage:
+        return None
+    last = max(by_stage)
+    first = math.ceil(last / 2)
+    span = [m for stage, m in sorted(by_stage.items()) if stage >= first]
+    medians = {key: _median([_number(m.get(key)) for m in span]) for key, _ in LATE_METRICS}
+    nrmse = [v for v in (_number(m.get("model_nrmse_all")) for m in span) if math.isfinite(v)]
+    return LateDiagnostics(run, first, last, len(span), medians,
+                           (min(nrmse), max(nrmse)) if nrmse else (float("nan"), float("nan")))
+
+
+def _late_text(key: str, value: float) -> str:
+    if math.isnan(value):
+        return "–"
+    return f"{value:.2f}" if key == "model_nrmse_all" else f"{value:.1f}" if key != "reward_bias" else f"{value:.3g}"
+
+
+def diagnostics_markdown(late: Sequence[LateDiagnostics], without: Sequence[RunLog]) -> str:
+    """Per run the medians over its second half, and per environment and variant with several seeds their mean."""
+    header = (["environment", "variant", "seed", "stages (records)"]
+              + [label for key, label in LATE_METRICS if key != "model_nrmse_all"] + ["one-step NRMSE: median (range)"])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    keys = [key for key, _ in LATE_METRICS if key != "model_nrmse_all"]
+    groups: Dict[Tuple[str, str], List[LateDiagnostics]] = {}
+    for d in late:
+        groups.setdefault((d.run.env, d.run.variant), []).append(d)
+    for (env, variant), group in groups.items():
+        for d in group:
+            low, high = d.nrmse_range
+            nrmse = _late_text("model_nrmse_all", d.medians["model_nrmse_all"])
+            if not math.isnan(low):
+                nrmse += f" ({low:.2f}–{high:.2f})"
+            lines.append("| " + " | ".join([env, variant, str(d.run.flags.get("seed")),
+                                            f"{d.first_stage}–{d.last_stage} ({d.records})"]
+                                           + [_late_text(k, d.medians[k]) for k in keys] + [nrmse]) + " |")
+        if len(group) > 1:
+            means = {key: float(np.mean([d.medians[key] for d in group])) for key, _ in LATE_METRICS}
+            lines.append("| " + " | ".join([env, variant, f"mean of {len(group)}", ""]
+                                           + [_late_text(k, means[k]) for k in keys]
+                                           + [_late_text("model_nrmse_all", means["model_nrmse_all"])]) + " |")
+    text = ("\n## Model diagnostics, second half of each run\n\nPer run, over its diagnostics records from the "
+            "middle stage to the last (stages 10–20 of a 20-stage run), the median of: the evaluated policy's real "
+            "and imagined return and their difference (an imagined return far above the real one is a policy "
+            "exploiting the model), the reward bias (how much more reward the model's predicted states give than "
+            "the real ones) and the model's normalised one-step error on held-out real transitions (about 1: no "
+            "better than predicting the average change), with its range; docs/DIAGNOSTICS.md defines each. Rows "
+            "\"mean of n\" average the seeds' medians.\n\n" + "\n".join(lines) + "\n")
+    if without:
+        text += ("\nRuns without diagnostics records (model-free, diag.every=0, or made before the diagnostics "
+                 "existed): " + ", ".join(os.path.basename(os.path.normpath(r.log_dir)) for r in without) + "\n")
+    return text
+
+
+def write_diagnostics_csv(late: Sequence[LateDiagnostics], path: str) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["env", "variant", "seed", "run", "first_stage", "last_stage", "records"]
+                        + [key for key, _ in LATE_METRICS] + ["model_nrmse_all_min", "model_nrmse_all_max"])
+        for d in late:
+            writer.writerow([d.run.env, d.run.variant, d.run.flags.get("seed"),
+                             os.path.basename(os.path.normpath(d.run.log_dir)), d.first_stage, d.last_stage,
+                             d.records] + ["" if math.isnan(x) else repr(x)
+                                           for x in [*(d.medians[k] for k, _ in LATE_METRICS), *d.nrmse_range]])
+
+
 def plot_curves(runs: Sequence[RunLog], path: Optional[str] = None,
                 references: Sequence[Reference] = ()) -> "Figure":
     """One panel per environment, one colour per variant (the same in every panel), the references of
@@ -676,7 +778,8 @@ def check_out(out: str) -> None:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise ConfigError(f"{message}; usage: python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT] "
-                          f"[--reference ENV STEPS MEAN ERR LABEL] [--references FILE] [--baseline VARIANT]")
+                          f"[--reference ENV STEPS MEAN ERR LABEL] [--references FILE] [--baseline VARIANT] "
+                          f"[--diagnostics]")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -694,6 +797,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--baseline", metavar="VARIANT",
                         help="compare every other variant with this one seed by seed (paired differences, t, p), "
                              "e.g. slbo")
+    parser.add_argument("--diagnostics", action="store_true",
+                        help="add a section of each run's model diagnostics over its second half (imagined vs "
+                             "real return, one-step error, reward bias) and write diagnostics.csv")
     parser.add_argument("--export-logs", metavar="DEST",
                         help="also write each run's log.json (gzip-compressed), config.yml and provenance.json "
                              "to DEST/<DIR's name>/<run>/, which this command reads as it reads run directories")
@@ -750,6 +856,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         text += paired_markdown(paired, args.baseline)
     if comparisons:
         text += comparison_markdown(comparisons)
+    late: List[LateDiagnostics] = []
+    if args.diagnostics:
+        ordered = sorted(counted, key=lambda run: (run.env, _sort_key(run), str(run.flags.get("seed"))))
+        late = [d for d in map(late_diagnostics, ordered) if d is not None]
+        text += diagnostics_markdown(late, [run for run in ordered if not run.diagnostics])
     if references:
         text += "\nPublished references (compared above and drawn as black points unless noted):\n\n" + "".join(
             f"- {reference_text(r, compared, counted)}\n" for r in references)
@@ -768,6 +879,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         write_csv(cells, os.path.join(out, "report.csv"), comparisons, paired)
         write_runs_csv(runs, os.path.join(out, "runs.csv"))
         plot_curves(counted, os.path.join(out, "curves.png"), compared)
+        if args.diagnostics:
+            write_diagnostics_csv(late, os.path.join(out, "diagnostics.csv"))
     except OSError as e:
         print(f"error: cannot write the report into {out}: {e.strerror or e}", file=sys.stderr)
         return 2
@@ -780,7 +893,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 2
         print(f"exported the logs of {len(exported)} runs to {args.export_logs}")
     print(text)
-    print(f"wrote {os.path.join(out, 'report.md')}, report.csv, runs.csv and curves.png ({len(runs)} runs)")
+    print(f"wrote {os.path.join(out, 'report.md')}, report.csv, runs.csv"
+          f"{', diagnostics.csv' if args.diagnostics else ''} and curves.png ({len(runs)} runs)")
     return 0
 
 

@@ -27,7 +27,8 @@ def test_a_committed_report_is_what_its_logs_give(out, tmp_path):
     result = subprocess.run([sys.executable, SCRIPT, out, "--into", str(tmp_path)], cwd=ROOT,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    for name in ("report.md", "report.csv", "runs.csv"):
+    names = ["report.md", "report.csv", "runs.csv"] + ["diagnostics.csv"] * ("--diagnostics" in figures()[out])
+    for name in names:
         with open(os.path.join(ROOT, out, name)) as committed, open(tmp_path / out / name) as remade:
             assert remade.read() == committed.read(), f"{out}/{name} differs from what its logs give"
 

@@ -23,10 +23,11 @@ from tests.conftest import ROOT
 
 def write_run(log_dir: str, algorithm: str = "slbo", env: str = "HalfCheetah", seed: int = 1,
               curve: Sequence[Tuple[int, object]] = (), final: Optional[Tuple[int, float]] = None,
-              seconds_apart: float = 0.0, provenance: Optional[List[dict]] = None, **flags: object) -> str:
+              seconds_apart: float = 0.0, provenance: Optional[List[dict]] = None,
+              diagnostics: Sequence[dict] = (), **flags: object) -> str:
     """A run directory as slbo/main.py leaves it: config.yml, provenance.json (when given) and
-    log.json with info, iteration, stage and (when finished) final records, `seconds_apart` between
-    consecutive records."""
+    log.json with info, iteration, stage, diagnostics (when given) and (when finished) final records,
+    `seconds_apart` between consecutive records."""
     os.makedirs(log_dir, exist_ok=True)
     config = {"algorithm": algorithm, "seed": seed, "log_dir": log_dir, "run_id": os.path.basename(log_dir),
               "env": {"id": env}, "model": {"va_norm": "l1", "value_update_interval": 0, "lr": 0.001},
@@ -45,6 +46,7 @@ def write_run(log_dir: str, algorithm: str = "slbo", env: str = "HalfCheetah", s
             "stage": stage, "cum_steps": cum, "return mean Real Env": value, "return sem Real Env": 1.0}})
         lines.append({"level": "metrics", "tag": "iteration",
                       "metrics": {"slbo_n_stage": stage, "model_train_loss": 9.0}})
+    lines += [{"level": "metrics", "tag": "diagnostics", "metrics": metrics} for metrics in diagnostics]
     if final is not None:
         lines.append({"level": "metrics", "tag": "final", "metrics": {
             "stage": len(curve), "cum_steps": final[0], "return mean Real Env": final[1]}})
@@ -600,3 +602,49 @@ def test_bad_references_are_one_line_and_exit_2_before_anything_is_written(task_
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
     assert not out.exists()
+
+
+def diagnosed(stage: int, scale: float, nrmse: float) -> dict:
+    return {"stage": stage, "return_real": scale * stage, "return_imagined": 3 * scale * stage,
+            "return_gap": 2 * scale * stage, "model_nrmse_all": nrmse, "reward_bias": 0.01 * stage}
+
+
+def test_diagnostics_section_gives_each_run_the_medians_over_its_second_half(tmp_path):
+    top = tmp_path / "sweep"
+    curve = [(s * 1000, float(s)) for s in range(7)]
+    # seed 1: stages 1-6, so the second half is 3-6; stage 5 was logged twice (a resume), the last counts
+    seed1 = [diagnosed(s, 1.0, 0.1 * s) for s in range(1, 7)]
+    seed1.insert(4, {**diagnosed(5, 1.0, 0.5), "return_real": -1e6, "model_nrmse_all": 99.0})
+    # seed 2: stages 1-4 (second half 2-4), one evaluation in which no episode ended
+    seed2 = [diagnosed(s, 10.0, 0.2) for s in range(1, 5)]
+    seed2[2]["return_real"] = "nan"
+    write_run(str(top / "slbo_seed1"), "slbo", "Hopper", 1, curve, (7000, 7.0), diagnostics=seed1)
+    write_run(str(top / "slbo_seed2"), "slbo", "Hopper", 2, curve, (7000, 8.0), diagnostics=seed2)
+    write_run(str(top / "MF_seed1"), "MF", "Hopper", 1, curve, (7000, 1.0))
+    result = report([top, "--diagnostics"])
+    assert result.returncode == 0, result.stderr
+    with open(top / "diagnostics.csv") as f:
+        rows = {(r["variant"], r["seed"]): r for r in csv.DictReader(f)}
+    assert set(rows) == {("slbo", "1"), ("slbo", "2")}
+    one, two = rows[("slbo", "1")], rows[("slbo", "2")]
+    assert (one["first_stage"], one["last_stage"], one["records"]) == ("3", "6", "4")
+    assert float(one["return_real"]) == pytest.approx(4.5)  # median of 3, 4, 5, 6
+    assert float(one["return_imagined"]) == pytest.approx(13.5)
+    assert float(one["model_nrmse_all"]) == pytest.approx(0.45)
+    assert (float(one["model_nrmse_all_min"]), float(one["model_nrmse_all_max"])) == pytest.approx((0.3, 0.6))
+    assert (two["first_stage"], two["last_stage"], two["records"]) == ("2", "4", "3")
+    assert float(two["return_real"]) == pytest.approx(30.0)  # median of 20 and 40, the nan left out
+    assert float(two["return_gap"]) == pytest.approx(60.0)
+    text = (top / "report.md").read_text()
+    section = text.split("## Model diagnostics")[1].split("\n## ")[0]
+    assert "| Hopper | slbo | 1 | 3–6 (4) | 4.5 | 13.5 | 9.0 |" in section
+    assert "| Hopper | slbo | mean of 2 |  | 17.2 | 51.8 | 34.5 |" in section  # (4.5 + 30) / 2, ...
+    assert "0.45 (0.30–0.60)" in section
+    assert "Runs without diagnostics records" in section and "MF_seed1" in section
+
+
+def test_no_diagnostics_section_or_file_without_the_flag(runs, tmp_path):
+    result = report([runs[0], "--out", tmp_path / "out"])
+    assert result.returncode == 0, result.stderr
+    assert "Model diagnostics" not in (tmp_path / "out" / "report.md").read_text()
+    assert not (tmp_path / "out" / "diagnostics.csv").exists()
