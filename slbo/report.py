@@ -69,6 +69,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 RETURN = "return mean Real Env"
+# The log line of each env's part of a stage ("episode") or final evaluation, as SLBO has always written it.
+EVALUATION_LINE = re.compile(r"Tag = (?:episode|final), Reward on (.+?) \((\d+) episodes\)")
 ALGORITHM_ORDER = ("slbo", "mle", "va", "MF")
 # Flags that name or file a run without changing what it learns.
 NOT_AN_EXPERIMENT = ("seed", "log_dir", "run_id", "use_wandb", "wandb_group_name", "wandb_project_name",
@@ -87,6 +89,8 @@ class RunLog:
     elapsed_s: float  # from the first to the last record of log.json
     provenance: List[Dict[str, Any]] = dataclasses.field(default_factory=list)  # provenance.json's entries
     diagnostics: List[Dict[str, Any]] = dataclasses.field(default_factory=list)  # the "diagnostics" records
+    # stage -> {"Real Env": n, "Virt Env": n}: how many episodes ended in that stage's evaluation
+    episodes: Dict[int, Dict[str, int]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -256,11 +260,18 @@ def load_run(log_dir: str) -> RunLog:
     with open(os.path.join(log_dir, "config.yml")) as f:
         flags = flatten(yaml.safe_load(f) or {})
     curve, final, first, last, diagnostics = [], None, None, None, []
+    episodes: Dict[int, Dict[str, int]] = {}
+    counted: Dict[str, int] = {}  # the episode counts of the evaluation in progress
     with logs.open_log(log_dir) as f:
         for line in f:
             stamp = re.match(r'\{"time": "([^"]+)"', line)  # read without parsing the whole line
             if stamp:
                 first, last = first or stamp.group(1), stamp.group(1)
+            if "Reward on " in line:
+                evaluation = EVALUATION_LINE.search(line)
+                if evaluation:
+                    counted[evaluation.group(1)] = int(evaluation.group(2))
+                continue
             if '"metrics"' not in line:
                 continue
             try:
@@ -273,6 +284,8 @@ def load_run(log_dir: str) -> RunLog:
             if record["tag"] == "diagnostics":
                 diagnostics.append(metrics)
                 continue
+            if counted and "stage" in metrics:
+                episodes[int(metrics["stage"])], counted = counted, {}
             value = _number(metrics.get(RETURN))
             if not math.isfinite(value):  # an evaluation in which no episode ended
                 continue
@@ -281,7 +294,8 @@ def load_run(log_dir: str) -> RunLog:
             if record["tag"] == "final":
                 final = point
     return RunLog(log_dir, str(flags.get("env.id", "?")), variant_name(flags), str(flags.get("algorithm", "slbo")),
-                  flags, curve, final, _elapsed_seconds(first, last), provenance.read(log_dir), diagnostics)
+                  flags, curve, final, _elapsed_seconds(first, last), provenance.read(log_dir), diagnostics,
+                  episodes)
 
 
 def find_runs(dirs: Sequence[str]) -> List[str]:
@@ -647,6 +661,7 @@ class LateDiagnostics:
     records: int
     medians: Dict[str, float]
     nrmse_range: Tuple[float, float]
+    episodes: Tuple[float, float]  # median episodes ended per evaluation, real and imagined (nan: not logged)
 
 
 def _median(values: Sequence[float]) -> float:
@@ -666,8 +681,14 @@ def late_diagnostics(run: RunLog) -> Optional[LateDiagnostics]:
     span = [m for stage, m in sorted(by_stage.items()) if stage >= first]
     medians = {key: _median([_number(m.get(key)) for m in span]) for key, _ in LATE_METRICS}
     nrmse = [v for v in (_number(m.get("model_nrmse_all")) for m in span) if math.isfinite(v)]
+    counts = [run.episodes.get(stage, {}) for stage in sorted(by_stage) if stage >= first]
+    episodes = tuple(_median([float(c.get(name, "nan")) for c in counts]) for name in ("Real Env", "Virt Env"))
     return LateDiagnostics(run, first, last, len(span), medians,
-                           (min(nrmse), max(nrmse)) if nrmse else (float("nan"), float("nan")))
+                           (min(nrmse), max(nrmse)) if nrmse else (float("nan"), float("nan")), episodes)
+
+
+def _episodes_text(episodes: Tuple[float, float]) -> str:
+    return " / ".join("–" if math.isnan(n) else f"{n:g}" for n in episodes)
 
 
 def _late_text(key: str, value: float) -> str:
@@ -679,7 +700,8 @@ def _late_text(key: str, value: float) -> str:
 def diagnostics_markdown(late: Sequence[LateDiagnostics], without: Sequence[RunLog]) -> str:
     """Per run the medians over its second half, and per environment and variant with several seeds their mean."""
     header = (["environment", "variant", "seed", "stages (records)"]
-              + [label for key, label in LATE_METRICS if key != "model_nrmse_all"] + ["one-step NRMSE: median (range)"])
+              + [label for key, label in LATE_METRICS if key != "model_nrmse_all"] + ["one-step NRMSE: median (range)",
+                                                                                     "episodes ended: real / imagined"])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     keys = [key for key, _ in LATE_METRICS if key != "model_nrmse_all"]
     groups: Dict[Tuple[str, str], List[LateDiagnostics]] = {}
@@ -693,19 +715,24 @@ def diagnostics_markdown(late: Sequence[LateDiagnostics], without: Sequence[RunL
                 nrmse += f" ({low:.2f}–{high:.2f})"
             lines.append("| " + " | ".join([env, variant, str(d.run.flags.get("seed")),
                                             f"{d.first_stage}–{d.last_stage} ({d.records})"]
-                                           + [_late_text(k, d.medians[k]) for k in keys] + [nrmse]) + " |")
+                                           + [_late_text(k, d.medians[k]) for k in keys]
+                                           + [nrmse, _episodes_text(d.episodes)]) + " |")
         if len(group) > 1:
             means = {key: float(np.mean([d.medians[key] for d in group])) for key, _ in LATE_METRICS}
             lines.append("| " + " | ".join([env, variant, f"mean of {len(group)}", ""]
                                            + [_late_text(k, means[k]) for k in keys]
-                                           + [_late_text("model_nrmse_all", means["model_nrmse_all"])]) + " |")
+                                           + [_late_text("model_nrmse_all", means["model_nrmse_all"]),
+                                              _episodes_text(tuple(float(np.mean([d.episodes[i] for d in group]))
+                                                                   for i in (0, 1)))]) + " |")
     text = ("\n## Model diagnostics, second half of each run\n\nPer run, over its diagnostics records from the "
             "middle stage to the last (stages 10–20 of a 20-stage run), the median of: the evaluated policy's real "
             "and imagined return and their difference (an imagined return far above the real one is a policy "
             "exploiting the model), the reward bias (how much more reward the model's predicted states give than "
             "the real ones) and the model's normalised one-step error on held-out real transitions (about 1: no "
-            "better than predicting the average change), with its range; docs/DIAGNOSTICS.md defines each. Rows "
-            "\"mean of n\" average the seeds' medians.\n\n" + "\n".join(lines) + "\n")
+            "better than predicting the average change), with its range; docs/DIAGNOSTICS.md defines each. Then how "
+            "many episodes ended in an evaluation (`rollout.n_test_samples` steps on the real envs, and as many on "
+            "the model's `plan.n_envs`): imagined episodes that outlast the real ones are a model that does not reach the states "
+            "where a terminating task ends. Rows \"mean of n\" average the seeds' medians.\n\n" + "\n".join(lines) + "\n")
     if without:
         text += ("\nRuns without diagnostics records (model-free, diag.every=0, or made before the diagnostics "
                  "existed): " + ", ".join(os.path.basename(os.path.normpath(r.log_dir)) for r in without) + "\n")
@@ -716,12 +743,14 @@ def write_diagnostics_csv(late: Sequence[LateDiagnostics], path: str) -> None:
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["env", "variant", "seed", "run", "first_stage", "last_stage", "records"]
-                        + [key for key, _ in LATE_METRICS] + ["model_nrmse_all_min", "model_nrmse_all_max"])
+                        + [key for key, _ in LATE_METRICS] + ["model_nrmse_all_min", "model_nrmse_all_max",
+                                                              "episodes_real", "episodes_imagined"])
         for d in late:
             writer.writerow([d.run.env, d.run.variant, d.run.flags.get("seed"),
                              os.path.basename(os.path.normpath(d.run.log_dir)), d.first_stage, d.last_stage,
                              d.records] + ["" if math.isnan(x) else repr(x)
-                                           for x in [*(d.medians[k] for k, _ in LATE_METRICS), *d.nrmse_range]])
+                                           for x in [*(d.medians[k] for k, _ in LATE_METRICS), *d.nrmse_range,
+                                                     *d.episodes]])
 
 
 def plot_curves(runs: Sequence[RunLog], path: Optional[str] = None,

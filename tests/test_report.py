@@ -24,10 +24,11 @@ from tests.conftest import ROOT
 def write_run(log_dir: str, algorithm: str = "slbo", env: str = "HalfCheetah", seed: int = 1,
               curve: Sequence[Tuple[int, object]] = (), final: Optional[Tuple[int, float]] = None,
               seconds_apart: float = 0.0, provenance: Optional[List[dict]] = None,
-              diagnostics: Sequence[dict] = (), **flags: object) -> str:
+              diagnostics: Sequence[dict] = (), episodes: Sequence[Tuple[int, int]] = (), **flags: object) -> str:
     """A run directory as slbo/main.py leaves it: config.yml, provenance.json (when given) and
     log.json with info, iteration, stage, diagnostics (when given) and (when finished) final records,
-    `seconds_apart` between consecutive records."""
+    `seconds_apart` between consecutive records; `episodes` gives each stage's evaluation lines (episodes
+    ended on the real envs and in the model), logged before its stage record as main.py does."""
     os.makedirs(log_dir, exist_ok=True)
     config = {"algorithm": algorithm, "seed": seed, "log_dir": log_dir, "run_id": os.path.basename(log_dir),
               "env": {"id": env}, "model": {"va_norm": "l1", "value_update_interval": 0, "lr": 0.001},
@@ -42,10 +43,16 @@ def write_run(log_dir: str, algorithm: str = "slbo", env: str = "HalfCheetah", s
             json.dump(provenance, f)
     lines = [{"level": "info", "message": f"log_dir = {log_dir}"}]
     for stage, (cum, value) in enumerate(curve):
+        for name, count in zip(("Real Env", "Virt Env"), episodes[stage] if stage < len(episodes) else ()):
+            lines.append({"level": "info", "message": f"Tag = episode, Reward on {name} ({count} episodes): "
+                                                      f"mean = {value:.6f}, sem = 1.000000"})
         lines.append({"level": "metrics", "tag": "stage", "metrics": {
             "stage": stage, "cum_steps": cum, "return mean Real Env": value, "return sem Real Env": 1.0}})
         lines.append({"level": "metrics", "tag": "iteration",
                       "metrics": {"slbo_n_stage": stage, "model_train_loss": 9.0}})
+        if episodes:  # a mid-stage evaluation, which is no stage's
+            lines.append({"level": "info",
+                          "message": "Tag = iteration, Reward on Real Env (99 episodes): mean = 0, sem = 0"})
     lines += [{"level": "metrics", "tag": "diagnostics", "metrics": metrics} for metrics in diagnostics]
     if final is not None:
         lines.append({"level": "metrics", "tag": "final", "metrics": {
@@ -618,7 +625,10 @@ def test_diagnostics_section_gives_each_run_the_medians_over_its_second_half(tmp
     # seed 2: stages 1-4 (second half 2-4), one evaluation in which no episode ended
     seed2 = [diagnosed(s, 10.0, 0.2) for s in range(1, 5)]
     seed2[2]["return_real"] = "nan"
-    write_run(str(top / "slbo_seed1"), "slbo", "Hopper", 1, curve, (7000, 7.0), diagnostics=seed1)
+    # episodes ended per evaluation: stage s has 10 * s real and 2 + s imagined; the mid-stage evaluations
+    # ("Tag = iteration", 99 episodes) are not a stage's
+    write_run(str(top / "slbo_seed1"), "slbo", "Hopper", 1, curve, (7000, 7.0), diagnostics=seed1,
+              episodes=[(10 * s, 2 + s) for s in range(7)])
     write_run(str(top / "slbo_seed2"), "slbo", "Hopper", 2, curve, (7000, 8.0), diagnostics=seed2)
     write_run(str(top / "MF_seed1"), "MF", "Hopper", 1, curve, (7000, 1.0))
     result = report([top, "--diagnostics"])
@@ -635,11 +645,13 @@ def test_diagnostics_section_gives_each_run_the_medians_over_its_second_half(tmp
     assert (two["first_stage"], two["last_stage"], two["records"]) == ("2", "4", "3")
     assert float(two["return_real"]) == pytest.approx(30.0)  # median of 20 and 40, the nan left out
     assert float(two["return_gap"]) == pytest.approx(60.0)
+    assert (float(one["episodes_real"]), float(one["episodes_imagined"])) == (45.0, 6.5)  # stages 3-6
+    assert two["episodes_real"] == two["episodes_imagined"] == ""  # its log has no evaluation lines
     text = (top / "report.md").read_text()
     section = text.split("## Model diagnostics")[1].split("\n## ")[0]
     assert "| Hopper | slbo | 1 | 3–6 (4) | 4.5 | 13.5 | 9.0 |" in section
     assert "| Hopper | slbo | mean of 2 |  | 17.2 | 51.8 | 34.5 |" in section  # (4.5 + 30) / 2, ...
-    assert "0.45 (0.30–0.60)" in section
+    assert "0.45 (0.30–0.60) | 45 / 6.5 |" in section
     assert "Runs without diagnostics records" in section and "MF_seed1" in section
 
 
