@@ -12,6 +12,7 @@ import tensorflow.compat.v1 as tf
 
 import lunzi.nn as nn
 from slbo.partial_envs import make_env
+from slbo.report import late_diagnostics, load_run
 from slbo.run.diagnostics import Diagnostics, layout_groups, model_errors, reward_errors
 from slbo.v_function.real_value import RealValueFit, return_horizon, returns_to_go
 from slbo.utils.flags import parse_flags
@@ -176,6 +177,12 @@ def test_tiny_run_logs_finite_diagnostics_and_the_same_run_without_them_is_bit_i
     stages = {m["stage"]: m for m in metric_records(on, "stage") + metric_records(on, "final")}
     assert [r["return_real"] for r in records] == [stages[t]["return mean Real Env"] for t in (1, 2)]
     assert [r["return_imagined"] for r in records] == [stages[t]["return mean Virt Env"] for t in (1, 2)]
+    # the report reads each evaluation's episode counts from main.py's log lines: 400 steps of 100-step
+    # episodes on 4 real envs, and on the model's 4 (plan.n_envs = 400 // 100)
+    run = load_run(on)
+    assert run.episodes == {t: {"Real Env": 4, "Virt Env": 4} for t in (0, 1, 2)}
+    late = late_diagnostics(run)
+    assert (late.first_stage, late.last_stage, late.records, late.episodes) == (1, 2, 2, (4.0, 4.0))
     wandb_files = glob.glob(os.path.join(on, "wandb", "offline-run-*", "run-*.wandb"))
     assert len(wandb_files) == 1
     with open(wandb_files[0], "rb") as f:
