@@ -20,7 +20,8 @@ inside; report.csv gets the same columns, curves.png a black point with an error
 `--diagnostics` adds a section "Model diagnostics, second half of each run" to report.md and writes
 diagnostics.csv: per run, over its diagnostics records of stages ceil(L / 2) to L (L its last diagnosed
 stage), the median real and imagined return, their gap, the reward bias and the model's one-step error
-(docs/DIAGNOSTICS.md) — whether a policy exploits its model, read across runs.
+(docs/DIAGNOSTICS.md), and the median count of episodes that ended in an evaluation, real and imagined
+(from the evaluation log lines) — whether a policy exploits its model, read across runs.
 
 `--baseline slbo` compares every other variant with that one seed by seed: in each environment and
 column, over the seeds both have, the variant's return minus the baseline's — mean ± standard error
@@ -678,10 +679,11 @@ def late_diagnostics(run: RunLog) -> Optional[LateDiagnostics]:
         return None
     last = max(by_stage)
     first = math.ceil(last / 2)
-    span = [m for stage, m in sorted(by_stage.items()) if stage >= first]
+    stages = [stage for stage in sorted(by_stage) if stage >= first]
+    span = [by_stage[stage] for stage in stages]
     medians = {key: _median([_number(m.get(key)) for m in span]) for key, _ in LATE_METRICS}
     nrmse = [v for v in (_number(m.get("model_nrmse_all")) for m in span) if math.isfinite(v)]
-    counts = [run.episodes.get(stage, {}) for stage in sorted(by_stage) if stage >= first]
+    counts = [run.episodes.get(stage, {}) for stage in stages]
     episodes = tuple(_median([float(c.get(name, "nan")) for c in counts]) for name in ("Real Env", "Virt Env"))
     return LateDiagnostics(run, first, last, len(span), medians,
                            (min(nrmse), max(nrmse)) if nrmse else (float("nan"), float("nan")), episodes)
@@ -694,16 +696,15 @@ def _episodes_text(episodes: Tuple[float, float]) -> str:
 def _late_text(key: str, value: float) -> str:
     if math.isnan(value):
         return "–"
-    return f"{value:.2f}" if key == "model_nrmse_all" else f"{value:.1f}" if key != "reward_bias" else f"{value:.3g}"
+    return format(value, {"model_nrmse_all": ".2f", "reward_bias": ".3g"}.get(key, ".1f"))
 
 
 def diagnostics_markdown(late: Sequence[LateDiagnostics], without: Sequence[RunLog]) -> str:
     """Per run the medians over its second half, and per environment and variant with several seeds their mean."""
-    header = (["environment", "variant", "seed", "stages (records)"]
-              + [label for key, label in LATE_METRICS if key != "model_nrmse_all"] + ["one-step NRMSE: median (range)",
-                                                                                     "episodes ended: real / imagined"])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     keys = [key for key, _ in LATE_METRICS if key != "model_nrmse_all"]
+    header = (["environment", "variant", "seed", "stages (records)"] + [dict(LATE_METRICS)[k] for k in keys]
+              + ["one-step NRMSE: median (range)", "episodes ended: real / imagined"])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     groups: Dict[Tuple[str, str], List[LateDiagnostics]] = {}
     for d in late:
         groups.setdefault((d.run.env, d.run.variant), []).append(d)
@@ -731,8 +732,9 @@ def diagnostics_markdown(late: Sequence[LateDiagnostics], without: Sequence[RunL
             "the real ones) and the model's normalised one-step error on held-out real transitions (about 1: no "
             "better than predicting the average change), with its range; docs/DIAGNOSTICS.md defines each. Then how "
             "many episodes ended in an evaluation (`rollout.n_test_samples` steps on the real envs, and as many on "
-            "the model's `plan.n_envs`): imagined episodes that outlast the real ones are a model that does not reach the states "
-            "where a terminating task ends. Rows \"mean of n\" average the seeds' medians.\n\n" + "\n".join(lines) + "\n")
+            "the model's `plan.n_envs`): imagined episodes that outlast the real ones are a model that does not "
+            "reach the states where a terminating task ends. Rows \"mean of n\" average the seeds' medians.\n\n"
+            + "\n".join(lines) + "\n")
     if without:
         text += ("\nRuns without diagnostics records (model-free, diag.every=0, or made before the diagnostics "
                  "existed): " + ", ".join(os.path.basename(os.path.normpath(r.log_dir)) for r in without) + "\n")
