@@ -1,0 +1,125 @@
+"""`python -m slbo.run.termination`: where a run's model ends episodes against where the real env does.
+
+The open-loop and closed-loop bookkeeping is checked with models whose answer is known: an oracle
+that returns the real next state of every recorded transition (it must reproduce every real fall,
+at every horizon, and every real episode), and a frozen model that never moves (it can reproduce
+none). The CLI runs on a run directory of real (untrained) networks."""
+from __future__ import annotations
+
+import re
+from typing import Dict, List, Tuple
+
+import numpy as np
+import pytest
+
+from slbo.partial_envs import env_class
+from slbo.run.termination import imagined_episodes, main, open_loop_table, real_trajectory, windows
+from tests.test_play import make_run
+
+ENV_ID = "FixedHopper"  # Hopper-ET: random actions fall within a few dozen steps
+
+
+def recorded_episodes(n: int) -> Tuple[object, list, Dict[bytes, np.ndarray], Dict[bytes, np.ndarray]]:
+    """`n` real episodes of random actions, and what an oracle needs: the real next state of every
+    (state, action) seen, and the action taken in every state."""
+    env = env_class(ENV_ID)(seed=3)
+    rng = np.random.default_rng(3)
+    trajectories = [real_trajectory(env, lambda s: rng.uniform(-1, 1, (len(s), 3)), 1000) for _ in range(n)]
+    transitions, policy = {}, {}
+    for t in trajectories:
+        for i, action in enumerate(t.actions):
+            transitions[t.states[i].tobytes() + action.tobytes()] = t.states[i + 1]
+            policy[t.states[i].tobytes()] = action
+    return env, trajectories, transitions, policy
+
+
+@pytest.fixture(scope="module")
+def recorded():
+    return recorded_episodes(6)
+
+
+def oracle(transitions: Dict[bytes, np.ndarray]):
+    return lambda states, actions: np.array([transitions[s.tobytes() + a.tobytes()] for s, a in zip(states, actions)])
+
+
+def frozen(states: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    return np.array(states)
+
+
+def test_random_actions_fall_and_windows_end_at_the_fall(recorded):
+    env, trajectories, _, _ = recorded
+    assert all(t.terminated for t in trajectories)
+    assert all(len(t.states) == len(t.actions) + 1 for t in trajectories)
+    starts, actions = windows(trajectories, 3, before=False)
+    assert np.array_equal(starts, [t.states[-4] for t in trajectories])
+    assert np.array_equal(actions, [t.actions[-3:] for t in trajectories])
+    starts, actions = windows(trajectories, 3, before=True)
+    assert np.array_equal(starts, [t.states[-7] for t in trajectories])
+    assert np.array_equal(actions, [t.actions[-6:-3] for t in trajectories])
+    too_long = max(len(t.actions) for t in trajectories) + 1
+    assert len(windows(trajectories, too_long, before=False)[0]) == 0
+
+
+def test_oracle_recalls_every_fall_without_false_alarms(recorded):
+    env, trajectories, transitions, _ = recorded
+    shortest = min(len(t.actions) for t in trajectories)
+    horizons = [1, 2, shortest // 2]
+    rows = open_loop_table(oracle(transitions), env, trajectories, horizons)
+    for row in rows:
+        assert row["falls"] == len(trajectories) == row["recalled"]
+        assert row["controls"] == len(trajectories) and row["false_alarms"] == 0
+    frozen_rows = open_loop_table(frozen, env, trajectories, horizons)
+    assert [r["recalled"] for r in frozen_rows] == [0, 0, 0]  # a model that stands still never falls
+
+
+def test_closed_loop_with_the_oracle_replays_the_real_episodes(recorded):
+    env, trajectories, transitions, policy = recorded
+    act = lambda states: np.array([policy[s.tobytes()] for s in states])  # noqa: E731 (the recorded actions)
+    starts = np.array([t.states[0] for t in trajectories])
+    episodes = imagined_episodes(oracle(transitions), env, act, starts, 1000)
+    assert list(episodes.lengths) == [len(t.actions) for t in trajectories]
+    assert episodes.terminated.all()
+    assert episodes.returns == pytest.approx([t.ret for t in trajectories], abs=1e-9)
+    capped = imagined_episodes(oracle(transitions), env, act, starts, 3)
+    assert list(capped.lengths) == [3] * len(trajectories) and not capped.terminated.any()
+    still = imagined_episodes(frozen, env, act, starts, 50)
+    assert list(still.lengths) == [50] * len(trajectories) and not still.terminated.any()
+
+
+REAL = re.compile(r"^real    : length ([\d.]+) mean \((\d+)-(\d+)\), (\d+) of (\d+) ended by termination; "
+                  r"return (-?[\d.]+)", re.M)
+IMAGINED = re.compile(r"^imagined: length ([\d.]+) mean \((\d+)-(\d+)\), (\d+) of (\d+) ended", re.M)
+ROW = re.compile(r"^\s+(\d+)\s+(\d+)/(\d+) \([\d.]+\)\s+(\d+)/(\d+) \([\d.]+\)$", re.M)
+
+
+def run_cli(capsys, *args) -> Tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_on_a_run_directory(tmp_path, capsys):
+    run_dir = make_run(tmp_path / "run", env_id=ENV_ID)
+    code, out, err = run_cli(capsys, run_dir, "--episodes", 4, "--horizons", 2, 1, "--seed", 5)
+    assert code == 0, err
+    real = REAL.search(out).groups()
+    assert int(real[3]) == int(real[4]) == 4  # the untrained policy's hopper falls every time
+    assert int(real[2]) < 100  # before tiny.yml's 100-step limit
+    imagined = IMAGINED.search(out).groups()
+    assert int(imagined[4]) == 4
+    rows: List[tuple] = ROW.findall(out)
+    assert [int(r[0]) for r in rows] == [1, 2]
+    assert all(int(r[2]) == 4 for r in rows)
+    assert run_cli(capsys, run_dir, "--episodes", 4, "--horizons", 1, 2, "--seed", 5)[1] == out  # --seed fixes it
+
+
+@pytest.mark.parametrize("args, message", [
+    (["/nonexistent/run"], "no such run directory or checkpoint"),
+    (["RUN", "--horizons", "0"], "every --horizons value must be >= 1"),
+    (["RUN", "--episodes", "x"], "invalid int value"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
+    run_dir = str(tmp_path)
+    code, out, err = run_cli(capsys, *[run_dir if a == "RUN" else a for a in args])
+    assert code == 2
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
