@@ -194,3 +194,18 @@ def test_tiny_run_logs_finite_diagnostics_and_the_same_run_without_them_is_bit_i
     assert not metric_records(off, "diagnostics")
     assert run_metrics(on) == run_metrics(off)
     assert_same_checkpoints(on, off, ["final.npz", "stage-1.npz"])
+
+
+def test_terminating_task_logs_how_many_real_falls_the_model_reproduces(tmp_path):
+    log_dir = str(tmp_path / "run")
+    result = run_main(["-c", TINY, "-s", "env.id=FixedHopper", "slbo.n_stages=1", f"log_dir={log_dir}"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = load_run(log_dir)
+    records = metric_records(log_dir, "diagnostics")
+    assert [r["stage"] for r in records] == [1]
+    for record in records:
+        # random-ish actions topple the hopper within ~20 steps: falls in the held-out half (2 of 4 envs)
+        assert 1 <= record["n_falls"] <= run.episodes[record["stage"]]["Real Env"]
+        assert 0 <= record["fall_recall_1"] <= 1
+        for key in ("fall_false_alarm_1", "fall_recall_10", "fall_false_alarm_10"):
+            assert record[key] == "nan" or 0 <= record[key] <= 1  # nan: no fall (or window) that long

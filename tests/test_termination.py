@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from slbo.partial_envs import env_class
-from slbo.run.termination import imagined_episodes, main, open_loop_table, real_trajectory, windows
+from lunzi.dataset import gen_dtype
+from slbo.run.termination import (Trajectory, episodes_in_samples, fall_metrics, imagined_episodes, main,
+                                  open_loop_table, real_trajectory, windows)
 from tests.test_play import make_run
 
 ENV_ID = "FixedHopper"  # Hopper-ET: random actions fall within a few dozen steps
@@ -84,6 +86,53 @@ def test_closed_loop_with_the_oracle_replays_the_real_episodes(recorded):
     assert list(capped.lengths) == [3] * len(trajectories) and not capped.terminated.any()
     still = imagined_episodes(frozen, env, act, starts, 50)
     assert list(still.lengths) == [50] * len(trajectories) and not still.terminated.any()
+
+
+def as_samples(columns: List[List[object]], length: int) -> np.recarray:
+    """[length, n_envs] samples as a Runner collects them, each column the given episodes back to back
+    (a trajectory ends in its termination, or, given as (trajectory, k), in a timeout after k steps),
+    cut at `length`."""
+    data = np.zeros((length, len(columns)), dtype=gen_dtype(11, 3)).view(np.recarray)
+    for j, episodes in enumerate(columns):
+        rows = []
+        for episode in episodes:
+            t, steps = (episode, len(episode.actions)) if isinstance(episode, Trajectory) else episode
+            for i in range(steps):
+                done, timeout = (t.terminated, False) if steps == len(t.actions) else (False, True)
+                last = i == steps - 1
+                rows.append((t.states[i], t.actions[i], t.states[i + 1], 0.5, last and done, last and timeout))
+        for i, row in enumerate(rows[:length]):
+            data[i, j] = row
+    return data
+
+
+def test_episodes_in_samples_are_those_that_end_inside_them(recorded):
+    env, trajectories, transitions, _ = recorded
+    a, b, c, d, e, f = trajectories
+    timed_out = len(e.actions) // 2
+    length = len(d.actions) + timed_out + len(f.actions)  # column 1 ends with f; column 0 is cut
+    data = as_samples([[a, b, c, d, e, f], [d, (e, timed_out), f]], length)
+    expected, total = [], 0
+    for t in (a, b, c, d, e, f):
+        total += len(t.actions)
+        if total <= length:
+            expected.append((t, len(t.actions)))
+    expected += [(d, len(d.actions)), (e, timed_out), (f, len(f.actions))]
+    found = episodes_in_samples(data)
+    assert len(found) == len(expected)
+    for episode, (t, steps) in zip(found, expected):
+        assert np.array_equal(episode.states, t.states[:steps + 1])
+        assert np.array_equal(episode.actions, t.actions[:steps])
+        assert episode.terminated == (steps == len(t.actions))
+        assert episode.ret == pytest.approx(0.5 * steps)
+
+    metrics = fall_metrics(oracle(transitions), env, data, horizons=(1, 3))
+    falls = len(expected) - 1  # all but e's timeout
+    assert metrics == {"n_falls": falls, "fall_recall_1": 1.0, "fall_false_alarm_1": 0.0,
+                       "fall_recall_3": 1.0, "fall_false_alarm_3": 0.0}
+    frozen_metrics = fall_metrics(frozen, env, data, horizons=(1,))
+    assert frozen_metrics["fall_recall_1"] == 0.0 and frozen_metrics["n_falls"] == falls
+    assert fall_metrics(oracle(transitions), env, as_samples([[(a, 3)]], 3)) == {}  # no fall, no metrics
 
 
 REAL = re.compile(r"^real    : length ([\d.]+) mean \((\d+)-(\d+)\), (\d+) of (\d+) ended by termination; "

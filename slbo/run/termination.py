@@ -62,6 +62,40 @@ def real_trajectory(env: BaseModelBasedEnv, act: Actor, max_steps: int) -> Traje
     return Trajectory(np.array(states), np.array(actions).reshape(-1, env.action_space.shape[0]), ret, bool(done))
 
 
+def episodes_in_samples(data: np.recarray) -> List[Trajectory]:
+    """The episodes of [T, n_envs] samples (each column one env's episodes back to back, as a Runner
+    collects them) that end inside them, by termination (`done`) or by the limit (`timeout`); an
+    episode cut by the end of the samples is left out."""
+    trajectories = []
+    for env_index in range(data.shape[1]):
+        column, start = data[:, env_index], 0
+        for end in np.flatnonzero(column.done | column.timeout):
+            episode = column[start:end + 1]
+            trajectories.append(Trajectory(np.concatenate([episode.state, episode.next_state[-1:]]).astype(np.float64),
+                                           np.asarray(episode.action, dtype=np.float64),
+                                           float(episode.reward.sum()), bool(episode.done[-1])))
+            start = end + 1
+    return trajectories
+
+
+def fall_metrics(predict: Predict, env: BaseModelBasedEnv, data: np.recarray,
+                 horizons: Sequence[int] = (1, 10)) -> Dict[str, float]:
+    """The per-stage form of the check, on [T, n_envs] real samples: n_falls (episodes ended by
+    termination), and per horizon k, fall_recall_<k> (the share of falls the model reproduces open
+    loop from k steps before) and fall_false_alarm_<k> (the share of the k-step windows before those
+    where it ends the episode); nan without such windows. {} when no episode ended by termination."""
+    trajectories = episodes_in_samples(data)
+    n_falls = sum(t.terminated for t in trajectories)
+    if not n_falls:
+        return {}
+    metrics: Dict[str, float] = {"n_falls": n_falls}
+    for row in open_loop_table(predict, env, trajectories, horizons):
+        k = row["k"]
+        metrics[f"fall_recall_{k}"] = row["recalled"] / row["falls"] if row["falls"] else float("nan")
+        metrics[f"fall_false_alarm_{k}"] = row["false_alarms"] / row["controls"] if row["controls"] else float("nan")
+    return metrics
+
+
 def imagined_episodes(predict: Predict, env: BaseModelBasedEnv, act: Actor, starts: np.ndarray,
                       max_steps: int) -> Episodes:
     """Closed-loop model episodes from `starts` [n, dim_state], all stepped together; an episode
