@@ -5,11 +5,12 @@ An episode runs here, with the policy's numpy actor; a video is rendered from th
 by a child process (slbo.run.video), because TensorFlow and Mesa's OpenGL cannot share a process."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
-from typing import Callable, List, NamedTuple, Optional, Tuple
+from typing import Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -18,7 +19,7 @@ import lunzi.nn as nn
 from lunzi.config import ConfigError, MetaFLAGS
 from lunzi.logger import logger
 from slbo.envs import BaseModelBasedEnv
-from slbo.networks import build_networks
+from slbo.networks import Networks, build_networks
 from slbo.partial_envs import env_class
 from slbo.policies.gaussian_mlp_policy import GaussianMLPPolicy
 from slbo.run.checkpoint import load_module
@@ -39,6 +40,9 @@ class Episode(NamedTuple):
     length: int
     qpos: Optional[np.ndarray]  # [length + 1, nq]: every state visited, when recorded
     qvel: Optional[np.ndarray]
+    states: np.ndarray          # [length + 1, dim_state]: every observation
+    actions: np.ndarray         # [length, dim_action], in the policy's [-1, 1] scale
+    terminated: bool            # ended by the env's termination, not by `max_steps`
 
 
 def play_episode(env: BaseModelBasedEnv, act: Callable[[np.ndarray], np.ndarray], max_steps: int,
@@ -48,17 +52,19 @@ def play_episode(env: BaseModelBasedEnv, act: Callable[[np.ndarray], np.ndarray]
     state, _ = env.reset()
     low, high = env.action_space.low, env.action_space.high
     qpos, qvel = [], []
-    ret, length, done = 0.0, 0, False
+    states, actions = [np.asarray(state, dtype=np.float64)], []
+    ret, done = 0.0, False
     while True:
         if record:
             qpos.append(env.data.qpos.copy()), qvel.append(env.data.qvel.copy())
-        if done or length == max_steps:
+        if done or len(actions) == max_steps:
             break
-        action = act(np.asarray(state, dtype=np.float64)[None])[0]
+        action = act(states[-1][None])[0]
         state, reward, done, _, _ = env.step(rescale(action, low, high))
+        states.append(np.asarray(state, dtype=np.float64)), actions.append(action)
         ret += reward
-        length += 1
-    return Episode(ret, length, np.array(qpos) if record else None, np.array(qvel) if record else None)
+    return Episode(ret, len(actions), np.array(qpos) if record else None, np.array(qvel) if record else None,
+                   np.array(states), np.array(actions).reshape(-1, env.action_space.shape[0]), bool(done))
 
 
 def render_episode(env_id: str, episode: Episode, video: str, width: int, height: int, max_frames: int,
@@ -102,24 +108,42 @@ def resolve_run(path: str, config: Optional[str]) -> Tuple[str, str]:
     return path, config
 
 
+def run_checkpoint(path: str, config: Optional[str], modules: Sequence[str]) -> Tuple[str, MetaFLAGS]:
+    """(checkpoint, the run's flags) of a run directory, or of a checkpoint file and --config, once the
+    checkpoint is known to hold `modules` with this code's shapes."""
+    checkpoint, config = resolve_run(path, config)
+    FLAGS = parse_flags(["--config", config])
+    shapes = expected_shapes(FLAGS)
+    for module in modules:
+        check_checkpoint("checkpoint", checkpoint, module, shapes[module])
+    return checkpoint, FLAGS
+
+
+@contextlib.contextmanager
+def loaded_networks(FLAGS: MetaFLAGS, checkpoint: str, env: BaseModelBasedEnv, seed: int,
+                    modules: Sequence[str]) -> Iterator[Networks]:
+    """The run's networks in a graph and default session of their own, `modules` loaded from the checkpoint."""
+    with tf.Graph().as_default(), nn.make_session(get_tf_config()):
+        tf.set_random_seed(seed)  # the initial weights are overwritten; TF's op determinism needs a seed
+        nets = build_networks(FLAGS, env.observation_space.shape[0], env.action_space.shape[0])
+        tf.get_default_session().run(tf.global_variables_initializer())
+        for module in modules:
+            load_module(checkpoint, module, getattr(nets, module))
+        yield nets
+
+
 def play(path: str, config: Optional[str], n_episodes: int, deterministic: bool, seed: int,
          video: Optional[str] = None, width: int = 320, height: int = 240, max_frames: int = 0) -> List[float]:
     """Plays `n_episodes` real episodes of a run's policy (loaded with its state normaliser) and
     prints each return and their mean ± standard error; with `video`, writes the first episode
     there. Bad input raises ConfigError before any episode runs."""
-    checkpoint, config = resolve_run(path, config)
-    FLAGS = parse_flags(["--config", config])
-    check_checkpoint("checkpoint", checkpoint, "policy", expected_shapes(FLAGS)["policy"])
+    checkpoint, FLAGS = run_checkpoint(path, config, ("policy",))
     if video:
         check_renderable(FLAGS.env.id)
     backend = choose_gl_backend() if video else ""
     rng = np.random.default_rng(seed)  # the env's seed and the action noise: `seed` alone fixes them
     env = env_class(FLAGS.env.id)(seed=int(rng.integers(2 ** 31)))
-    with tf.Graph().as_default(), nn.make_session(get_tf_config()):
-        tf.set_random_seed(seed)  # the initial weights are overwritten; TF's op determinism needs a seed
-        nets = build_networks(FLAGS, env.observation_space.shape[0], env.action_space.shape[0])
-        tf.get_default_session().run(tf.global_variables_initializer())
-        load_module(checkpoint, "policy", nets.policy)
+    with loaded_networks(FLAGS, checkpoint, env, seed, ("policy",)) as nets:
         act = nets.policy.actor(deterministic, rng)  # numpy, with the weights read once
 
     returns = []

@@ -29,7 +29,8 @@ import numpy as np
 
 from lunzi.config import ConfigError
 from slbo.envs import BaseModelBasedEnv
-from slbo.utils.runner import rescale
+from slbo.partial_envs import env_class
+from slbo.run.playback import loaded_networks, play_episode, run_checkpoint
 
 Actor = Callable[[np.ndarray], np.ndarray]
 Predict = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (states, actions in [-1, 1]) -> next states
@@ -51,15 +52,8 @@ class Episodes(NamedTuple):
 
 def real_trajectory(env: BaseModelBasedEnv, act: Actor, max_steps: int) -> Trajectory:
     """One real episode of at most `max_steps` steps, acting as the run's evaluation does."""
-    state, _ = env.reset()
-    low, high = env.action_space.low, env.action_space.high
-    states, actions, ret, done = [np.asarray(state, dtype=np.float64)], [], 0.0, False
-    while not done and len(actions) < max_steps:
-        action = act(states[-1][None])[0]
-        state, reward, done, _, _ = env.step(rescale(action, low, high))
-        states.append(np.asarray(state, dtype=np.float64)), actions.append(action)
-        ret += reward
-    return Trajectory(np.array(states), np.array(actions).reshape(-1, env.action_space.shape[0]), ret, bool(done))
+    episode = play_episode(env, act, max_steps)
+    return Trajectory(episode.states, episode.actions, episode.ret, episode.terminated)
 
 
 def episodes_in_samples(data: np.recarray) -> List[Trajectory]:
@@ -179,31 +173,11 @@ def format_table(rows: List[Dict[str, int]]) -> List[str]:
 def check(path: str, config: Optional[str], n_episodes: int, horizons: Sequence[int], seed: int) -> Dict[str, object]:
     """Runs the check on a run directory (or a checkpoint and its config.yml), prints it, and returns
     {"real": Episodes, "imagined": Episodes, "open_loop": rows}. Bad input raises ConfigError."""
-    import tensorflow.compat.v1 as tf
-
-    import lunzi.nn as nn
-    from slbo.networks import build_networks
-    from slbo.partial_envs import env_class
-    from slbo.run.checkpoint import load_module
-    from slbo.run.playback import resolve_run
-    from slbo.run.preflight import check_checkpoint, expected_shapes
-    from slbo.utils.flags import parse_flags
-    from slbo.utils.tf_utils import get_tf_config
-
-    checkpoint, config = resolve_run(path, config)
-    FLAGS = parse_flags(["--config", config])
-    shapes = expected_shapes(FLAGS)
-    for module in ("policy", "model"):
-        check_checkpoint("checkpoint", checkpoint, module, shapes[module])
+    checkpoint, FLAGS = run_checkpoint(path, config, ("policy", "model"))
     rng = np.random.default_rng(seed)  # the env's seed and the action noise: `seed` alone fixes them
     env = env_class(FLAGS.env.id)(seed=int(rng.integers(2 ** 31)))
     max_steps = FLAGS.runner.max_steps
-    with tf.Graph().as_default(), nn.make_session(get_tf_config()):
-        tf.set_random_seed(seed)  # the initial weights are overwritten; TF's op determinism needs a seed
-        nets = build_networks(FLAGS, env.observation_space.shape[0], env.action_space.shape[0])
-        tf.get_default_session().run(tf.global_variables_initializer())
-        load_module(checkpoint, "policy", nets.policy)
-        load_module(checkpoint, "model", nets.model)
+    with loaded_networks(FLAGS, checkpoint, env, seed, ("policy", "model")) as nets:
         act = nets.policy.actor(False, rng)
         trajectories = [real_trajectory(env, act, max_steps) for _ in range(n_episodes)]
         real = Episodes(np.array([len(t.actions) for t in trajectories]), np.array([t.ret for t in trajectories]),
