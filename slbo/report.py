@@ -21,7 +21,9 @@ inside; report.csv gets the same columns, curves.png a black point with an error
 diagnostics.csv: per run, over its diagnostics records of stages ceil(L / 2) to L (L its last diagnosed
 stage), the median real and imagined return, their gap, the reward bias and the model's one-step error
 (docs/DIAGNOSTICS.md), and the median count of episodes that ended in an evaluation, real and imagined
-(from the evaluation log lines) — whether a policy exploits its model, read across runs.
+(from the evaluation log lines) — whether a policy exploits its model, read across runs. On tasks with
+termination also the median share of real falls the model reproduces from 10 steps back, and its false
+alarms (columns shown when some run logged them).
 
 `--baseline slbo` compares every other variant with that one seed by seed: in each environment and
 column, over the seeds both have, the variant's return minus the baseline's — mean ± standard error
@@ -650,6 +652,10 @@ def comparison_markdown(comparisons: Sequence[Comparison]) -> str:
 LATE_METRICS = (("return_real", "real return"), ("return_imagined", "imagined return"),
                 ("return_gap", "imagined − real"), ("model_nrmse_all", "one-step NRMSE"),
                 ("reward_bias", "reward bias"))
+# On tasks with termination: the share of real falls the model reproduces open loop from 10 steps back, and
+# of the 10 steps before those where it ends the episode; columns only when some run has them.
+FALL_METRICS = (("fall_recall_10", "falls reproduced from 10 steps back"),
+                ("fall_false_alarm_10", "false alarms, 10 steps"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -681,12 +687,17 @@ def late_diagnostics(run: RunLog) -> Optional[LateDiagnostics]:
     first = math.ceil(last / 2)
     stages = [stage for stage in sorted(by_stage) if stage >= first]
     span = [by_stage[stage] for stage in stages]
-    medians = {key: _median([_number(m.get(key)) for m in span]) for key, _ in LATE_METRICS}
+    medians = {key: _median([_number(m.get(key)) for m in span]) for key, _ in LATE_METRICS + FALL_METRICS}
     nrmse = [v for v in (_number(m.get("model_nrmse_all")) for m in span) if math.isfinite(v)]
     counts = [run.episodes.get(stage, {}) for stage in stages]
     episodes = tuple(_median([float(c.get(name, "nan")) for c in counts]) for name in ("Real Env", "Virt Env"))
     return LateDiagnostics(run, first, last, len(span), medians,
                            (min(nrmse), max(nrmse)) if nrmse else (float("nan"), float("nan")), episodes)
+
+
+def _mean_finite(values: Sequence[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def _episodes_text(episodes: Tuple[float, float]) -> str:
@@ -696,14 +707,18 @@ def _episodes_text(episodes: Tuple[float, float]) -> str:
 def _late_text(key: str, value: float) -> str:
     if math.isnan(value):
         return "–"
+    if key in dict(FALL_METRICS):
+        return f"{value:.0%}"
     return format(value, {"model_nrmse_all": ".2f", "reward_bias": ".3g"}.get(key, ".1f"))
 
 
 def diagnostics_markdown(late: Sequence[LateDiagnostics], without: Sequence[RunLog]) -> str:
     """Per run the medians over its second half, and per environment and variant with several seeds their mean."""
     keys = [key for key, _ in LATE_METRICS if key != "model_nrmse_all"]
+    falls = [key for key, _ in FALL_METRICS if any(math.isfinite(d.medians[key]) for d in late)]
     header = (["environment", "variant", "seed", "stages (records)"] + [dict(LATE_METRICS)[k] for k in keys]
-              + ["one-step NRMSE: median (range)", "episodes ended: real / imagined"])
+              + ["one-step NRMSE: median (range)", "episodes ended: real / imagined"]
+              + [dict(FALL_METRICS)[k] for k in falls])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     groups: Dict[Tuple[str, str], List[LateDiagnostics]] = {}
     for d in late:
@@ -717,14 +732,18 @@ def diagnostics_markdown(late: Sequence[LateDiagnostics], without: Sequence[RunL
             lines.append("| " + " | ".join([env, variant, str(d.run.flags.get("seed")),
                                             f"{d.first_stage}–{d.last_stage} ({d.records})"]
                                            + [_late_text(k, d.medians[k]) for k in keys]
-                                           + [nrmse, _episodes_text(d.episodes)]) + " |")
+                                           + [nrmse, _episodes_text(d.episodes)]
+                                           + [_late_text(k, d.medians[k]) for k in falls]) + " |")
         if len(group) > 1:
             means = {key: float(np.mean([d.medians[key] for d in group])) for key, _ in LATE_METRICS}
+            # a seed whose second half logged no fall has no recall; the mean is over the seeds that did
+            means.update({key: _mean_finite([d.medians[key] for d in group]) for key, _ in FALL_METRICS})
             lines.append("| " + " | ".join([env, variant, f"mean of {len(group)}", ""]
                                            + [_late_text(k, means[k]) for k in keys]
                                            + [_late_text("model_nrmse_all", means["model_nrmse_all"]),
                                               _episodes_text(tuple(float(np.mean([d.episodes[i] for d in group]))
-                                                                   for i in (0, 1)))]) + " |")
+                                                                   for i in (0, 1)))]
+                                           + [_late_text(k, means[k]) for k in falls]) + " |")
     text = ("\n## Model diagnostics, second half of each run\n\nPer run, over its diagnostics records from the "
             "middle stage to the last (stages 10–20 of a 20-stage run), the median of: the evaluated policy's real "
             "and imagined return and their difference (an imagined return far above the real one is a policy "
@@ -733,7 +752,12 @@ def diagnostics_markdown(late: Sequence[LateDiagnostics], without: Sequence[RunL
             "better than predicting the average change), with its range; docs/DIAGNOSTICS.md defines each. Then how "
             "many episodes ended in an evaluation (`rollout.n_test_samples` steps on the real envs, and as many on "
             "the model's `plan.n_envs`): imagined episodes that outlast the real ones are a model that does not "
-            "reach the states where a terminating task ends. Rows \"mean of n\" average the seeds' medians.\n\n"
+            "reach the states where a terminating task ends."
+            + (" On such tasks, the median share of the evaluation's real falls the model reproduces when started "
+               "on the real state 10 steps before and fed the real actions, and the share of the 10 steps before "
+               "those where it ends an episode the real robot survived (`fall_recall_10`, `fall_false_alarm_10`; "
+               "– where a run logged none)." if falls else "")
+            + " Rows \"mean of n\" average the seeds' medians.\n\n"
             + "\n".join(lines) + "\n")
     if without:
         text += ("\nRuns without diagnostics records (model-free, diag.every=0, or made before the diagnostics "
@@ -746,13 +770,14 @@ def write_diagnostics_csv(late: Sequence[LateDiagnostics], path: str) -> None:
         writer = csv.writer(f)
         writer.writerow(["env", "variant", "seed", "run", "first_stage", "last_stage", "records"]
                         + [key for key, _ in LATE_METRICS] + ["model_nrmse_all_min", "model_nrmse_all_max",
-                                                              "episodes_real", "episodes_imagined"])
+                                                              "episodes_real", "episodes_imagined"]
+                        + [key for key, _ in FALL_METRICS])
         for d in late:
             writer.writerow([d.run.env, d.run.variant, d.run.flags.get("seed"),
                              os.path.basename(os.path.normpath(d.run.log_dir)), d.first_stage, d.last_stage,
                              d.records] + ["" if math.isnan(x) else repr(x)
                                            for x in [*(d.medians[k] for k, _ in LATE_METRICS), *d.nrmse_range,
-                                                     *d.episodes]])
+                                                     *d.episodes, *(d.medians[k] for k, _ in FALL_METRICS)]])
 
 
 def plot_curves(runs: Sequence[RunLog], path: Optional[str] = None,

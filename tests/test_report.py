@@ -653,6 +653,33 @@ def test_diagnostics_section_gives_each_run_the_medians_over_its_second_half(tmp
     assert "| Hopper | slbo | mean of 2 |  | 17.2 | 51.8 | 34.5 |" in section  # (4.5 + 30) / 2, ...
     assert "0.45 (0.30–0.60) | 45 / 6.5 |" in section
     assert "Runs without diagnostics records" in section and "MF_seed1" in section
+    assert "falls reproduced" not in section and one["fall_recall_10"] == ""  # no run logged a fall
+
+
+def test_diagnostics_section_gives_the_fall_recall_of_runs_on_tasks_with_termination(tmp_path):
+    top = tmp_path / "sweep"
+    curve = [(s * 1000, float(s)) for s in range(7)]
+    # seed 1 logged falls at stages 3, 4 and 6 of its second half (3-6); stage 5's evaluation had none
+    seed1 = [diagnosed(s, 1.0, 0.1) for s in range(1, 7)]
+    for record, recall, alarm in zip([seed1[i] for i in (2, 3, 5)], (0.9, 0.5, 0.2), (0.0, 0.1, 0.3)):
+        record.update(n_falls=10, fall_recall_1=1.0, fall_recall_10=recall, fall_false_alarm_10=alarm)
+    # seed 2: no fall in its second half
+    seed2 = [diagnosed(s, 1.0, 0.1) for s in range(1, 7)]
+    seed2[0].update(n_falls=3, fall_recall_10=0.0, fall_false_alarm_10=0.0)
+    write_run(str(top / "slbo_seed1"), "slbo", "FixedWalker", 1, curve, (7000, 7.0), diagnostics=seed1)
+    write_run(str(top / "slbo_seed2"), "slbo", "FixedWalker", 2, curve, (7000, 7.0), diagnostics=seed2)
+    result = report([top, "--diagnostics"])
+    assert result.returncode == 0, result.stderr
+    with open(top / "diagnostics.csv") as f:
+        rows = {r["seed"]: r for r in csv.DictReader(f)}
+    assert float(rows["1"]["fall_recall_10"]) == pytest.approx(0.5)  # median of 0.9, 0.5, 0.2
+    assert float(rows["1"]["fall_false_alarm_10"]) == pytest.approx(0.1)
+    assert rows["2"]["fall_recall_10"] == rows["2"]["fall_false_alarm_10"] == ""  # stage 1 is in its first half
+    section = (top / "report.md").read_text().split("## Model diagnostics")[1].split("\n## ")[0]
+    assert "| falls reproduced from 10 steps back | false alarms, 10 steps |" in section
+    lines = [line for line in section.splitlines() if line.startswith("| FixedWalker")]
+    assert lines[0].endswith("| 50% | 10% |") and lines[1].endswith("| – | – |")
+    assert lines[2].startswith("| FixedWalker | slbo | mean of 2 |") and lines[2].endswith("| 50% | 10% |")
 
 
 def test_no_diagnostics_section_or_file_without_the_flag(runs, tmp_path):
