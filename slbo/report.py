@@ -701,7 +701,7 @@ def _mean_finite(values: Sequence[float]) -> float:
 
 
 def _episodes_text(episodes: Tuple[float, float]) -> str:
-    return " / ".join("–" if math.isnan(n) else f"{n:g}" for n in episodes)
+    return " / ".join("–" if math.isnan(n) else f"{round(n, 1):g}" for n in episodes)
 
 
 def _late_text(key: str, value: float) -> str:

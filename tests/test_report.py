@@ -682,6 +682,12 @@ def test_diagnostics_section_gives_the_fall_recall_of_runs_on_tasks_with_termina
     assert lines[2].startswith("| FixedWalker | slbo | mean of 2 |") and lines[2].endswith("| 50% | 10% |")
 
 
+def test_episode_counts_averaged_over_seeds_print_one_decimal():
+    from slbo.report import _episodes_text
+    assert _episodes_text((91 / 3, 58 / 3)) == "30.3 / 19.3"
+    assert _episodes_text((1000.0, float("nan"))) == "1000 / –"
+
+
 def test_no_diagnostics_section_or_file_without_the_flag(runs, tmp_path):
     result = report([runs[0], "--out", tmp_path / "out"])
     assert result.returncode == 0, result.stderr
