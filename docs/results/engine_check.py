@@ -1,0 +1,118 @@
+"""Does a trained policy's return depend on the MuJoCo version? Plays a run's final policy on the
+same task compiled once and simulated by an older MuJoCo (2.3, the oldest whose Python bindings
+install on Python 3.11; MBBL ran MuJoCo 1.50 through mujoco-py, which does not install here).
+
+The env classes build their model with MjSpec (MuJoCo >= 3.2), so the check takes three steps:
+
+    # 1. with the project's MuJoCo: write the task's model, as MuJoCo 4 compiles it, to MJCF that
+    #    MuJoCo 2.3 reads (the first line names the task)
+    .venv/bin/python docs/results/engine_check.py save FixedHopper /tmp/FixedHopper.xml
+    # 2. a second virtual environment: the project, then MuJoCo 2.3.7 in place of MuJoCo 4
+    python3 -m venv /tmp/mj2 && /tmp/mj2/bin/pip install . -c constraints.txt
+    /tmp/mj2/bin/pip uninstall -y mujoco mujoco-core mujoco-studio
+    rm -rf /tmp/mj2/lib/python3.11/site-packages/mujoco    # plugin libraries MuJoCo 4 leaves behind
+    /tmp/mj2/bin/pip install --no-deps mujoco==2.3.7
+    # 3. play the run's final policy on that file under each engine (`python -m slbo.play` options follow)
+    .venv/bin/python docs/results/engine_check.py play /tmp/FixedHopper.xml RUN_DIR --episodes 20
+    /tmp/mj2/bin/python docs/results/engine_check.py play /tmp/FixedHopper.xml RUN_DIR --episodes 20
+
+The two plays differ only in the engine. `python -m slbo.play RUN_DIR --episodes 20` (the native
+model) shows how much the file's rounding of the model's numbers alone moves the return.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import runpy
+import sys
+from typing import Iterator, List
+
+import mujoco
+import yaml
+
+
+def save(env_id: str, path: str) -> None:
+    from lunzi.config import ConfigError
+    from slbo.envs.mujoco.base import MujocoEnv
+    from slbo.partial_envs import make_env
+    try:
+        env = make_env(env_id)
+    except ConfigError as error:
+        sys.exit(f"error: {error}")
+    env = getattr(env, "unwrapped", env)
+    if not isinstance(env, MujocoEnv):
+        sys.exit(f"error: {env_id} is not simulated by MuJoCo; give a MuJoCo task (e.g. FixedHopper)")
+    spec = mujoco.MjSpec.from_file(os.path.join(env.ASSET_DIR, env.ASSET))
+    env.configure_spec(spec)
+    spec.compile()
+    # MuJoCo 2.3 knows neither texture colour spaces nor the light `type` attribute (it has `directional`)
+    text = re.sub(r' colorspace="[^"]*"', "", spec.to_xml())
+    text = re.sub(r'(<light[^>]*) type="directional"', r'\1 directional="true"', text)
+    with open(path, "w") as f:
+        f.write(f"<!-- env.id: {env_id} -->\n{text}")
+    print(f"wrote {path}: {env_id} compiled by MuJoCo {mujoco.__version__}")
+
+
+def saved_env_id(model_path: str) -> str:
+    with open(model_path) as f:
+        first = f.readline()
+    found = re.match(r"<!-- env.id: (\S+) -->", first)
+    if not found:
+        sys.exit(f"error: {model_path} was not written by `engine_check.py save` (no env.id on its first line)")
+    return found.group(1)
+
+
+@contextlib.contextmanager
+def compiled_model(model_path: str) -> Iterator[str]:
+    """Inside, the env the model file was saved from is built from it (already configured and
+    compiled) instead of from its own spec; yields that env id. Everything is restored on leaving."""
+    from slbo.partial_envs import env_class
+    env_id = saved_env_id(model_path)
+
+    class CompiledModel:  # stands in for MjSpec
+        @staticmethod
+        def from_file(_path: str) -> "CompiledModel":
+            return CompiledModel()
+
+        def compile(self) -> mujoco.MjModel:
+            return mujoco.MjModel.from_xml_path(model_path)
+
+    saved_spec = getattr(mujoco, "MjSpec", None)
+    classes = [cls for cls in env_class(env_id).__mro__ if "configure_spec" in vars(cls)]
+    saved = [vars(cls)["configure_spec"] for cls in classes]
+    mujoco.MjSpec = CompiledModel
+    for cls in classes:
+        cls.configure_spec = lambda self, spec: None
+    try:
+        yield env_id
+    finally:
+        for cls, method in zip(classes, saved):
+            cls.configure_spec = method
+        if saved_spec is None:
+            del mujoco.MjSpec
+        else:
+            mujoco.MjSpec = saved_spec
+
+
+def play(model_path: str, play_args: List[str]) -> None:
+    """`python -m slbo.play` with every MuJoCo env built from `model_path`."""
+    config = os.path.join(play_args[0], "config.yml") if play_args else ""
+    if os.path.isfile(config):  # a run directory: its task must be the model's
+        with open(config) as f:
+            run_env = (yaml.safe_load(f).get("env") or {}).get("id")
+        if run_env != saved_env_id(model_path):
+            sys.exit(f"error: {play_args[0]} ran {run_env}, but {model_path} holds {saved_env_id(model_path)}")
+    sys.argv = ["slbo.play", *play_args]
+    with compiled_model(model_path) as env_id:
+        print(f"MuJoCo {mujoco.__version__}, {env_id} from {model_path}", flush=True)
+        runpy.run_module("slbo.play", run_name="__main__")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 4 and sys.argv[1] == "save":
+        save(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "play":
+        play(sys.argv[2], sys.argv[3:])
+    else:
+        sys.exit("usage: engine_check.py save ENV_ID OUT.xml | play MODEL.xml RUN_DIR [slbo.play options]")
