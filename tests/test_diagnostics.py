@@ -209,3 +209,8 @@ def test_terminating_task_logs_how_many_real_falls_the_model_reproduces(tmp_path
         assert 0 <= record["fall_recall_1"] <= 1
         for key in ("fall_false_alarm_1", "fall_recall_10", "fall_false_alarm_10"):
             assert record[key] == "nan" or 0 <= record[key] <= 1  # nan: no fall (or window) that long
+    # the report's diagnostics section reads the same keys
+    late = late_diagnostics(run)
+    for key in ("fall_recall_10", "fall_false_alarm_10"):
+        logged = float(records[0][key])  # one diagnosed stage: its value is the median
+        assert math.isnan(late.medians[key]) if math.isnan(logged) else late.medians[key] == logged
