@@ -484,10 +484,17 @@ def test_mbbl_references_have_a_known_env_and_a_200k_row_for_every_task_of_the_m
     from slbo.report import read_references
 
     references = read_references(MBBL_REFERENCES)  # checks every env id against the registry
-    at_200k = {ref.env for ref in references if ref.steps == 200_000}
+    at_200k = {ref.env: ref for ref in references if ref.steps == 200_000}
     assert len(at_200k) == 18 and {ref.env for ref in references if ref.steps == 10 ** 6} == {
         "MBBLHalfCheetah", "MBBLWalker2D", "MBBLHopper", "MBBLAnt"}
-    assert all(ref.label == "MBBL SLBO" and "arXiv 1907.02057" in ref.source for ref in references)
+    assert all("arXiv 1907.02057" in ref.source for ref in references)
+    # MBBL's SLBO code logs no evaluation after its last stage: its 200k number, again at 190k, for every task.
+    at_190k = {ref.env: ref for ref in references if ref.steps == 190_000}
+    assert at_190k.keys() == at_200k.keys() and len(references) == 18 + 18 + 4
+    for env, ref in at_190k.items():
+        assert (ref.mean, ref.err, ref.label) == (at_200k[env].mean, at_200k[env].err, "MBBL SLBO as logged")
+        assert ref.source.startswith(at_200k[env].source) and "mbbl-slbo" in ref.source
+    assert {ref.label for ref in references if ref.steps != 190_000} == {"MBBL SLBO"}
     swept = set()
     for name in ("results_mbbl_tasks.yml", "results_mbbl.yml"):
         with open(os.path.join(ROOT, "configs", "sweeps", name)) as f:
@@ -497,7 +504,7 @@ def test_mbbl_references_have_a_known_env_and_a_200k_row_for_every_task_of_the_m
             for config in point["configs"]:
                 with open(os.path.join(ROOT, config)) as f:
                     swept |= {(yaml.safe_load(f) or {}).get("env", {}).get("id")} - {None}
-    assert len(swept) == 18 and swept == at_200k, swept ^ at_200k
+    assert len(swept) == 18 and swept == set(at_200k), swept ^ set(at_200k)
 
 
 def write_references(path, rows: Sequence[str], header: str = "env,steps,mean,err,label,source") -> str:
