@@ -1,6 +1,7 @@
 """Does a trained policy's return depend on the MuJoCo version? Plays a run's final policy on the
 same task compiled once and simulated by an older MuJoCo (2.3, the oldest whose Python bindings
-install on Python 3.11; the SLBO code MBBL ran used MuJoCo 1.31 through mujoco-py 0.5.7, which does not install here).
+install on Python 3.11; the SLBO code MBBL ran used MuJoCo 1.31 through mujoco-py 0.5.7, which does
+not install here).
 
 The env classes build their model with MjSpec (MuJoCo >= 3.2), so the check takes three steps:
 
