@@ -70,19 +70,61 @@ def test_the_saved_model_is_the_configured_one_not_the_raw_asset(tmp_path):
     np.testing.assert_allclose(saved.body_mass, env.model.body_mass, rtol=1e-12)
 
 
+def test_compare_finds_no_difference_between_a_model_and_itself(tmp_path, capsys):
+    engine_check = results_script("engine_check")
+    path = str(tmp_path / "hopper.xml")
+    engine_check.save("FixedHopper", path)
+    assert engine_check.compare(path, path, steps=200) == 0.0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if "largest difference" in line]
+    assert len(rows) == len(engine_check.COMPARED) + 1 and all(line.endswith(" 0") for line in rows), lines
+
+
+def test_compare_shows_a_changed_actuator_and_the_motion_it_changes(tmp_path, capsys):
+    engine_check = results_script("engine_check")
+    path = tmp_path / "hopper.xml"
+    engine_check.save("FixedHopper", str(path))
+    weak = tmp_path / "weak.xml"
+    weak.write_text(path.read_text().replace('gear="200"', 'gear="20"'))
+    assert engine_check.compare(str(path), str(weak), steps=200) > 1e-3
+    out = capsys.readouterr().out
+    assert "actuator gears           largest difference 180" in out and "body masses              largest " \
+        "difference 0\n" in out, out
+
+
+def test_compare_reads_quotients_as_old_mujoco_did(tmp_path, capsys):
+    """`pos="0.26/2 0 -0.35"` is the foot's `pos="0.13 0 -0.35"`: the same model once the quotient is evaluated."""
+    engine_check = results_script("engine_check")
+    path = tmp_path / "hopper.xml"
+    engine_check.save("FixedHopper", str(path))
+    assert '<body name="foot" pos="0.13 0 -0.35">' in path.read_text()
+    halves = tmp_path / "halves.xml"
+    halves.write_text(path.read_text().replace('<body name="foot" pos="0.13 0 -0.35">',
+                                               '<body name="foot" pos="0.26/2 0 -0.35">'))
+    assert engine_check.compare(str(halves), str(path), steps=200) == 0.0
+    assert f'{halves}: pos="0.26/2 0 -0.35" read as "0.13 0 -0.35"' in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("args, message", [
     (["save", "Pendulum", "{tmp}/p.xml"], "Pendulum is not simulated by MuJoCo"),
     (["save", "FixedHoper", "{tmp}/p.xml"], "unknown env.id 'FixedHoper'"),
     (["play", "{tmp}/plain.xml", "{tmp}"], "was not written by `engine_check.py save`"),
     (["play", "{tmp}/hopper.xml", "{tmp}/walker_run"], "walker_run ran FixedWalker, but"),
+    (["compare", "{tmp}/missing.xml", "{tmp}/plain.xml"], "cannot read {tmp}/missing.xml"),
+    (["compare", "{tmp}/broken.xml", "{tmp}/plain.xml"], "cannot compile {tmp}/broken.xml"),
+    (["compare", "{tmp}/plain.xml", "{tmp}/slider.xml"], "the models differ in their joints or actuators"),
 ])
 def test_bad_input_is_one_line_and_a_nonzero_exit(tmp_path, args, message):
     (tmp_path / "plain.xml").write_text("<mujoco/>\n")
     (tmp_path / "hopper.xml").write_text("<!-- env.id: FixedHopper -->\n<mujoco/>\n")
+    (tmp_path / "broken.xml").write_text("<mujoco><worldbody><body><geom size='x'/></body></worldbody></mujoco>\n")
+    (tmp_path / "slider.xml").write_text("<mujoco><worldbody><body><joint type='slide'/><geom size='0.1'/></body>"
+                                         "</worldbody></mujoco>\n")
     (tmp_path / "walker_run").mkdir()
     (tmp_path / "walker_run" / "config.yml").write_text("env:\n  id: FixedWalker\n")
     result = subprocess.run([sys.executable, SCRIPT, *[a.format(tmp=tmp_path) for a in args]],
                             capture_output=True, text=True, cwd=ROOT, timeout=300)
     last = result.stderr.strip().splitlines()[-1]
+    message = message.format(tmp=tmp_path)
     assert result.returncode != 0 and last.startswith("error: ") and message in last, result.stderr
     assert "Traceback" not in result.stderr, result.stderr

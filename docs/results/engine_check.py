@@ -19,6 +19,18 @@ The env classes build their model with MjSpec (MuJoCo >= 3.2), so the check take
 
 The two plays differ only in the engine. `python -m slbo.play RUN_DIR --episodes 20` (the native
 model) shows how much the file's rounding of the model's numbers alone moves the return.
+
+Is the model the one MBBL simulated? `compare` compiles two MJCF files under the running MuJoCo and
+prints how far apart the compiled models are (masses, inertias, geometry, joints, actuators, options)
+and, from the same state, 800 physics steps of the same random controls:
+
+    # MBBL's SLBO code ships gym's hopper.xml (slbo/envs/bm_envs/assets/ of github.com/WilsonWangTHU/mbbl-slbo);
+    # it uses global coordinates, which MuJoCo <= 2.3.3 still compiles
+    python3 -m venv /tmp/mj233 && /tmp/mj233/bin/pip install mujoco==2.3.3 "numpy<2" pyyaml
+    /tmp/mj233/bin/python docs/results/engine_check.py compare mbbl_hopper.xml /tmp/FixedHopper.xml
+
+MuJoCo 1.x read arithmetic such as `pos="0.13/2 0 0.1"` in a number attribute; newer versions refuse
+it, so `compare` evaluates each such quotient first and says so.
 """
 from __future__ import annotations
 
@@ -30,6 +42,7 @@ import sys
 from typing import Iterator, List
 
 import mujoco
+import numpy as np
 import yaml
 
 
@@ -110,10 +123,74 @@ def play(model_path: str, play_args: List[str]) -> None:
         runpy.run_module("slbo.play", run_name="__main__")
 
 
+# The compiled quantities compare() reads: per model (m) or after mj_forward at the initial state (d).
+COMPARED = (("body masses", lambda m, d: m.body_mass), ("body inertias", lambda m, d: m.body_inertia),
+            ("body centres of mass", lambda m, d: d.xipos), ("geom positions", lambda m, d: d.geom_xpos),
+            ("geom orientations", lambda m, d: d.geom_xmat), ("geom sizes", lambda m, d: m.geom_size),
+            ("geom frictions", lambda m, d: m.geom_friction), ("joint anchors", lambda m, d: d.xanchor),
+            ("joint axes", lambda m, d: d.xaxis), ("joint ranges", lambda m, d: m.jnt_range),
+            ("initial qpos", lambda m, d: m.qpos0), ("dof damping", lambda m, d: m.dof_damping),
+            ("dof armature", lambda m, d: m.dof_armature), ("actuator gears", lambda m, d: m.actuator_gear),
+            ("actuator control ranges", lambda m, d: m.actuator_ctrlrange),
+            ("timestep", lambda m, d: [m.opt.timestep]), ("integrator", lambda m, d: [m.opt.integrator]))
+QUOTIENT = re.compile(r"(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)/(\d+(?:\.\d*)?)")
+
+
+def load_model(path: str) -> mujoco.MjModel:
+    """The model of an MJCF file, quotients in attribute values (`0.13/2`, which MuJoCo 1.x read) evaluated."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as error:
+        sys.exit(f"error: cannot read {path} ({error.strerror or error})")
+
+    def evaluate(attribute: re.Match) -> str:
+        value = QUOTIENT.sub(lambda q: repr(float(q.group(1)) / float(q.group(2))), attribute.group(2))
+        if value != attribute.group(2):
+            print(f"{path}: {attribute.group(1)}\"{attribute.group(2)}\" read as \"{value}\"")
+        return f'{attribute.group(1)}"{value}"'
+
+    text = re.sub(r'(\b\w+=)"([^"]*/[^"]*)"', evaluate, text)
+    try:
+        return mujoco.MjModel.from_xml_string(text)
+    except ValueError as error:
+        sys.exit(f"error: MuJoCo {mujoco.__version__} cannot compile {path}: {' '.join(str(error).split())}")
+
+
+def compare(theirs: str, ours: str, steps: int = 800) -> float:
+    """Prints how far apart the two compiled models are, and their motions under the same controls from
+    the initial state; returns the largest difference in the motion (qpos and qvel)."""
+    models = [load_model(theirs), load_model(ours)]
+    datas = [mujoco.MjData(model) for model in models]
+    for model, data in zip(models, datas):
+        mujoco.mj_forward(model, data)
+    print(f"MuJoCo {mujoco.__version__}: {theirs} against {ours}")
+    for name, read in COMPARED:
+        a, b = (np.asarray(read(model, data), float) for model, data in zip(models, datas))
+        print(f"  {name:24s} " + (f"largest difference {np.max(np.abs(a - b), initial=0.0):.3g}" if a.shape == b.shape
+                                  else f"differ in shape: {a.shape} against {b.shape}"))
+    if models[0].nu != models[1].nu or models[0].nq != models[1].nq:
+        sys.exit(f"error: the models differ in their joints or actuators (nq {models[0].nq} against {models[1].nq}, "
+                 f"nu {models[0].nu} against {models[1].nu}); no motion to compare")
+    controls = np.random.default_rng(0).uniform(-1, 1, (steps, models[0].nu))
+    worst = 0.0
+    for control in controls:
+        for model, data in zip(models, datas):
+            data.ctrl[:] = control
+            mujoco.mj_step(model, data)
+        worst = max(worst, np.max(np.abs(datas[0].qpos - datas[1].qpos)),
+                    np.max(np.abs(datas[0].qvel - datas[1].qvel)))
+    print(f"  {steps} steps of the same random controls: largest difference in qpos and qvel {worst:.3g}")
+    return worst
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 4 and sys.argv[1] == "save":
         save(sys.argv[2], sys.argv[3])
     elif len(sys.argv) >= 4 and sys.argv[1] == "play":
         play(sys.argv[2], sys.argv[3:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "compare":
+        compare(sys.argv[2], sys.argv[3])
     else:
-        sys.exit("usage: engine_check.py save ENV_ID OUT.xml | play MODEL.xml RUN_DIR [slbo.play options]")
+        sys.exit("usage: engine_check.py save ENV_ID OUT.xml | play MODEL.xml RUN_DIR [slbo.play options] | "
+                 "compare THEIRS.xml OURS.xml")
