@@ -1,14 +1,13 @@
 """Does a trained policy's return depend on the MuJoCo version? Plays a run's final policy on the
-same task compiled once and simulated by an older MuJoCo (2.3, the oldest whose Python bindings
-install on Python 3.11; the SLBO code MBBL ran used MuJoCo 1.31 through mujoco-py 0.5.7, which does
-not install here).
+same task compiled once and simulated by an older MuJoCo (2.3; 2.3.1 is the oldest with Python 3.11
+wheels; the SLBO code MBBL ran used MuJoCo 1.31 through mujoco-py 0.5.7, which does not install here).
 
 The env classes build their model with MjSpec (MuJoCo >= 3.2), so the check takes three steps:
 
     # 1. with the project's MuJoCo: write the task's model, as MuJoCo 4 compiles it, to MJCF that
     #    MuJoCo 2.3 reads (the first line names the task)
     .venv/bin/python docs/results/engine_check.py save FixedHopper /tmp/FixedHopper.xml
-    # 2. a second virtual environment: the project, then MuJoCo 2.3.7 in place of MuJoCo 4
+    # 2. a second virtual environment: the project, then MuJoCo 2.3.7 (or 2.3.1) in place of MuJoCo 4
     python3 -m venv /tmp/mj2 && /tmp/mj2/bin/pip install . -c constraints.txt
     /tmp/mj2/bin/pip uninstall -y mujoco mujoco-core mujoco-studio
     rm -rf /tmp/mj2/lib/python3.11/site-packages/mujoco    # plugin libraries MuJoCo 4 leaves behind
