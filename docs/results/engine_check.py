@@ -20,7 +20,8 @@ The two plays differ only in the engine. `python -m slbo.play RUN_DIR --episodes
 model) shows how much the file's rounding of the model's numbers alone moves the return.
 
 Is the model the one MBBL simulated? `compare` compiles two MJCF files under the running MuJoCo and
-prints how far apart the compiled models are (masses, inertias, geometry, joints, actuators, options)
+prints how far apart the compiled models are (masses, inertias, geometry, joints, actuators, options,
+the fluid medium, contacts)
 and, from the same state, 800 physics steps of the same random controls:
 
     # MBBL's SLBO code ships gym's hopper.xml (slbo/envs/bm_envs/assets/ of github.com/WilsonWangTHU/mbbl-slbo);
@@ -131,7 +132,11 @@ COMPARED = (("body masses", lambda m, d: m.body_mass), ("body inertias", lambda 
             ("initial qpos", lambda m, d: m.qpos0), ("dof damping", lambda m, d: m.dof_damping),
             ("dof armature", lambda m, d: m.dof_armature), ("actuator gears", lambda m, d: m.actuator_gear),
             ("actuator control ranges", lambda m, d: m.actuator_ctrlrange),
-            ("timestep", lambda m, d: [m.opt.timestep]), ("integrator", lambda m, d: [m.opt.integrator]))
+            ("timestep", lambda m, d: [m.opt.timestep]), ("integrator", lambda m, d: [m.opt.integrator]),
+            ("gravity", lambda m, d: m.opt.gravity), ("medium density", lambda m, d: [m.opt.density]),
+            ("medium viscosity", lambda m, d: [m.opt.viscosity]),
+            ("geom contact types", lambda m, d: np.concatenate([m.geom_contype, m.geom_conaffinity])),
+            ("disabled features", lambda m, d: [m.opt.disableflags]))
 QUOTIENT = re.compile(r"(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)/(\d+(?:\.\d*)?)")
 
 
