@@ -21,8 +21,7 @@ model) shows how much the file's rounding of the model's numbers alone moves the
 
 Is the model the one MBBL simulated? `compare` compiles two MJCF files under the running MuJoCo and
 prints how far apart the compiled models are (masses, inertias, geometry, joints, actuators, options,
-the fluid medium, contacts)
-and, from the same state, 800 physics steps of the same random controls:
+the fluid medium, contacts) and, from the same state, 800 physics steps of the same random controls:
 
     # MBBL's SLBO code ships gym's hopper.xml (slbo/envs/bm_envs/assets/ of github.com/WilsonWangTHU/mbbl-slbo);
     # it uses global coordinates, which MuJoCo <= 2.3.3 still compiles
@@ -154,9 +153,9 @@ def load_model(path: str) -> mujoco.MjModel:
             print(f"{path}: {attribute.group(1)}\"{attribute.group(2)}\" read as \"{value}\"")
         return f'{attribute.group(1)}"{value}"'
 
-    text = re.sub(r'(\b\w+=)"([^"]*/[^"]*)"', evaluate, text)
-    try:
-        return mujoco.MjModel.from_xml_string(text)
+    evaluated = re.sub(r'(\b\w+=)"([-+\d.eE\s]*/[-+\d.eE\s/]*)"', evaluate, text)  # number lists only
+    try:  # from the path where nothing changed, so that files it names relative to itself are found
+        return mujoco.MjModel.from_xml_path(path) if evaluated == text else mujoco.MjModel.from_xml_string(evaluated)
     except ValueError as error:
         sys.exit(f"error: MuJoCo {mujoco.__version__} cannot compile {path}: {' '.join(str(error).split())}")
 
