@@ -65,9 +65,21 @@ def export_path(run_dir: str, tops: Sequence[str], dest: str) -> str:
     return os.path.join(dest, os.path.basename(run))
 
 
-def export(run_dirs: Sequence[str], tops: Sequence[str], dest: str) -> List[str]:
-    """Writes each run's log (gzip-compressed, byte-identical for the same log) and the files of
-    KEPT_BESIDE under `dest`; returns the exported directories."""
+def _tagged(line: str, tags: Collection[str]) -> bool:
+    """Whether a log line is a metric record with one of `tags` (a substring test before parsing)."""
+    if not any(f'"tag": "{tag}"' in line for tag in tags):
+        return False
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return record.get("level") == "metrics" and record.get("tag") in tags
+
+
+def export(run_dirs: Sequence[str], tops: Sequence[str], dest: str, drop_tags: Collection[str] = ()) -> List[str]:
+    """Writes each run's log (gzip-compressed, byte-identical for the same log), without the metric
+    records tagged one of `drop_tags`, and the files of KEPT_BESIDE under `dest`; returns the
+    exported directories."""
     exported = []
     for run_dir in run_dirs:
         target = export_path(run_dir, tops, dest)
@@ -75,7 +87,8 @@ def export(run_dirs: Sequence[str], tops: Sequence[str], dest: str) -> List[str]
         with open_log(run_dir) as src, open(os.path.join(target, COMPRESSED_LOG), "wb") as raw, \
                 gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as out:
             for line in src:
-                out.write(line.encode())
+                if not (drop_tags and _tagged(line, drop_tags)):
+                    out.write(line.encode())
         for name in KEPT_BESIDE:
             if os.path.isfile(os.path.join(run_dir, name)):
                 shutil.copyfile(os.path.join(run_dir, name), os.path.join(target, name))

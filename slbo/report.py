@@ -34,7 +34,8 @@ difference, so this is the sharper test when the variants ran the same seeds.
 
 runs.csv lists every run: seed, stages and real steps reached, final return and
 the wall-clock time from its first to its last log record (a resumed run's includes the interruption).
-Run directories may also be exported logs (log.json.gz; `--export-logs DEST` writes them).
+Run directories may also be exported logs (log.json.gz; `--export-logs DEST` writes them,
+`--export-drop trpo` without the per-TRPO-step records no report reads).
 
 A run's return "at S steps" is its last evaluation made with at most S real steps collected; runs
 that have not collected S steps yet are left out of that column (the n in each cell counts the
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 RETURN = "return mean Real Env"
+READ_TAGS = ("stage", "final", "diagnostics")  # the metric records a report reads
 # The log line of each env's part of a stage ("episode") or final evaluation, as SLBO has always written it.
 EVALUATION_LINE = re.compile(r"Tag = (?:episode|final), Reward on (.+?) \((\d+) episodes\)")
 ALGORITHM_ORDER = ("slbo", "mle", "va", "MF")
@@ -281,7 +283,7 @@ def load_run(log_dir: str) -> RunLog:
                 record = json.loads(line)
             except json.JSONDecodeError:  # a line cut short by a killed run
                 continue
-            if record.get("level") != "metrics" or record.get("tag") not in ("stage", "final", "diagnostics"):
+            if record.get("level") != "metrics" or record.get("tag") not in READ_TAGS:
                 continue
             metrics = record["metrics"]
             if record["tag"] == "diagnostics":
@@ -859,6 +861,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--export-logs", metavar="DEST",
                         help="also write each run's log.json (gzip-compressed), config.yml and provenance.json "
                              "to DEST/<DIR's name>/<run>/, which this command reads as it reads run directories")
+    parser.add_argument("--export-drop", action="append", default=[], metavar="TAG",
+                        help="leave the metric records tagged TAG out of the exported logs (repeatable), e.g. "
+                             "trpo: the per-TRPO-step records, about 70%% of a compressed log, which no report reads")
     try:
         args = parser.parse_args(argv)
         step_points = sorted({parse_steps(s) for s in args.steps})
@@ -870,6 +875,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 raise ConfigError(f"not a directory: {d}")
         if args.export_logs and os.path.exists(args.export_logs) and not os.path.isdir(args.export_logs):
             raise ConfigError(f"--export-logs {args.export_logs} exists and is not a directory")
+        if args.export_drop and not args.export_logs:
+            raise ConfigError("--export-drop needs --export-logs DEST")
+        for tag in args.export_drop:
+            if tag in READ_TAGS:
+                raise ConfigError(f"--export-drop {tag}: the report reads the records tagged {tag}; "
+                                  f"it can drop any tag but {', '.join(READ_TAGS)}")
         out = args.out or args.dirs[0]
         check_out(out)
         run_dirs = find_runs(args.dirs)
@@ -942,7 +953,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     if args.export_logs:
         try:
-            exported = logs.export(run_dirs, args.dirs, args.export_logs)
+            exported = logs.export(run_dirs, args.dirs, args.export_logs, args.export_drop)
         except OSError as e:
             print(f"error: cannot export the logs into {e.filename or args.export_logs}: {e.strerror or e}",
                   file=sys.stderr)

@@ -469,6 +469,45 @@ def test_report_of_exported_logs_equals_report_of_the_run_directories(runs, tmp_
     assert (tmp_path / "again" / "sweep" / "HalfCheetah_slbo_seed1" / "log.json.gz").read_bytes() == first_export
 
 
+def test_export_drop_leaves_out_only_the_named_records_and_the_report_is_unchanged(tmp_path):
+    # A real 200k-step run's committed full log (MBBL HalfCheetah, 20 stages): 16 000 of its records are TRPO's.
+    source = tmp_path / "sweep" / "slbo_seed1"
+    source.mkdir(parents=True)
+    committed = os.path.join(ROOT, "docs", "results", "logs", "results_mbbl", "slbo_seed1")
+    for name in os.listdir(committed):
+        (source / name).write_bytes(open(os.path.join(committed, name), "rb").read())
+    full, compact = tmp_path / "full", tmp_path / "compact"
+    assert report([tmp_path / "sweep", "--out", tmp_path / "r_full", "--diagnostics", "--export-logs", full]
+                  ).returncode == 0
+    result = report([tmp_path / "sweep", "--out", tmp_path / "r_source", "--diagnostics", "--export-logs", compact,
+                     "--export-drop", "trpo"])
+    assert result.returncode == 0, result.stderr
+    with gzip.open(source / "log.json.gz", "rt") as f:
+        lines = f.readlines()
+    with gzip.open(compact / "sweep" / "slbo_seed1" / "log.json.gz", "rt") as f:
+        kept = f.readlines()
+    dropped = [line for line in lines if json.loads(line).get("tag") == "trpo"]
+    assert len(dropped) > len(lines) // 3  # the records worth dropping
+    assert kept == [line for line in lines if json.loads(line).get("tag") != "trpo"]  # the rest, in order
+    assert os.path.getsize(compact / "sweep" / "slbo_seed1" / "log.json.gz") < \
+        os.path.getsize(full / "sweep" / "slbo_seed1" / "log.json.gz") / 2
+    # The compact export gives the report of the full log, diagnostics included.
+    assert report([compact / "sweep", "--out", tmp_path / "r_compact", "--diagnostics"]).returncode == 0
+    for name in ("report.md", "report.csv", "runs.csv", "diagnostics.csv"):
+        assert (tmp_path / "r_compact" / name).read_text() == (tmp_path / "r_source" / name).read_text(), name
+
+
+@pytest.mark.parametrize("args, message", [(["--export-logs", "DEST", "--export-drop", "stage"], "--export-drop stage"),
+                                           (["--export-drop", "final", "--export-logs", "DEST"], "--export-drop final"),
+                                           (["--export-drop", "trpo"], "needs --export-logs")])
+def test_export_drop_of_a_record_the_report_reads_is_one_line_and_exit_2(runs, tmp_path, args, message):
+    top, _ = runs
+    args = [tmp_path / "dest" if a == "DEST" else a for a in args]
+    result = report([top, "--out", tmp_path / "out", *args])
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "dest").exists()
+
+
 def test_export_to_a_file_is_one_line_and_exit_2(runs, tmp_path):
     top, _ = runs
     (tmp_path / "taken").write_text("x")
