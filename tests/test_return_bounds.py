@@ -41,6 +41,13 @@ def test_tipping_the_pole_over_earns_less_than_any_constant_push_or_doing_nothin
     assert bounds.policy_return(env, 1, under, 100) > tip[0] + 50
 
 
+def test_the_pd_controller_keeps_the_pole_upright():
+    bounds = results_script("return_bounds")
+    env = make_env("InvertedPendulum")
+    for seed in (1, 2, 3):
+        assert -0.01 < bounds.policy_return(env, seed, bounds.balance(3.0), 100) <= 0.0  # reward −angle²: 0 at best
+
+
 def test_fewer_than_two_start_states_is_one_error_line_and_exit_2():
     result = subprocess.run([sys.executable, SCRIPT, "--starts", "1"], cwd=ROOT, capture_output=True, text=True,
                             timeout=60)
