@@ -3,7 +3,9 @@
 RUN_DIR is a log_dir of slbo/main.py (its config.yml and final.npz); a checkpoint .npz (final.npz,
 stage-T.npz) works with `--config` naming the run's config.yml. Prints each episode's real return and
 their mean ± standard error; `--video` writes the first episode, rendered offscreen by MuJoCo
-(without a display: EGL, else OSMesa). Exit code 2 and one line on stderr for bad input."""
+(without a display: EGL, else OSMesa); `--motion` prints under each episode where the model's root
+body (the torso) went: its travel along x and its height at the start, the end and the lowest.
+Exit code 2 and one line on stderr for bad input."""
 from __future__ import annotations
 
 import argparse
@@ -38,7 +40,7 @@ def check_video_args(video: str, width: int, height: int) -> None:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise ConfigError(f"{message}; usage: python -m slbo.play RUN_DIR|CHECKPOINT.npz [--config CONFIG.yml] "
-                          f"[--episodes N] [--deterministic] [--seed S] [--video FILE.mp4|FILE.gif]")
+                          f"[--episodes N] [--deterministic] [--seed S] [--motion] [--video FILE.mp4|FILE.gif]")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -48,6 +50,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=5, help="real episodes to play (default: 5)")
     p.add_argument("--deterministic", action="store_true", help="act with the mean action (default: sample)")
     p.add_argument("--seed", type=int, default=0, help="seeds the env and the action noise (default: 0)")
+    p.add_argument("--motion", action="store_true",
+                   help="print where each episode took the root body (torso): x travelled, height (MuJoCo tasks)")
     p.add_argument("--video", help="write the first episode to this .mp4 or .gif")
     p.add_argument("--frames", type=int, default=0, help="at most this many video frames (default: the episode)")
     p.add_argument("--width", type=int, default=320, help="video width in pixels (default: 320)")
@@ -66,7 +70,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             choose_gl_backend()  # before anything imports mujoco
         from slbo.run.playback import play
         play(args.path, args.config, args.episodes, args.deterministic, args.seed, args.video, args.width,
-             args.height, args.frames)
+             args.height, args.frames, args.motion)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -20,6 +20,7 @@ from slbo.partial_envs import REGISTRY, env_class
 from slbo.play import main as play_main
 from slbo.run.checkpoint import save_modules
 from slbo.run.headless_gl import choose_gl_backend
+from slbo.run.playback import play_episode, root_track
 from slbo.utils.flags import parse_flags
 from tests.conftest import ROOT, TINY
 
@@ -135,6 +136,40 @@ def test_every_mujoco_env_renders(tmp_path):
     for env_id in mujoco_ids:
         shape, std = re.search(r"(\(24, 32, 3\)) ([\d.]+)$", rendered[env_id]).groups()
         assert float(std) > 1, rendered[env_id]  # not a blank frame
+
+
+MOTION = re.compile(r"^  root body (\S+): x moved ([-+][\d.]+) m, height ([\d.]+) -> ([\d.]+) m \(lowest ([\d.]+) m\)$",
+                    re.M)
+
+
+def test_motion_prints_where_each_episode_took_the_torso(run_dir, capsys):
+    code, out, err = play(capsys, run_dir, "--episodes", 2, "--seed", 3, "--motion")
+    assert code == 0, err
+    motions = MOTION.findall(out)
+    assert len(motions) == 2 and all(name == "torso" for name, *_ in motions)
+    for _, moved, start, end, lowest in motions:
+        assert 0.6 < float(start) < 0.8  # HalfCheetah's torso starts at 0.7 m (reset noise ±0.1 on rootz)
+        assert float(lowest) <= min(float(start), float(end))
+    assert returns(out) == returns(play(capsys, run_dir, "--episodes", 2, "--seed", 3)[1])  # the same episodes
+
+
+def test_root_track_is_the_forward_kinematics_of_the_root_joints():
+    env = env_class("HalfCheetah-v2")(seed=0)
+    rng = np.random.default_rng(0)
+    episode = play_episode(env, lambda states: rng.uniform(-1, 1, (1, 6)), 50, record=True)
+    name, track = root_track(env, episode.qpos)
+    assert name == "torso" and track.shape == (51, 3)
+    # HalfCheetah's root joints are slides along x (qpos[0]) and z (qpos[1]) carrying the torso.
+    np.testing.assert_allclose(track[:, 0] - track[0, 0], episode.qpos[:, 0] - episode.qpos[0, 0], atol=1e-12)
+    np.testing.assert_allclose(track[:, 2] - track[0, 2], episode.qpos[:, 1] - episode.qpos[0, 1], atol=1e-12)
+    np.testing.assert_allclose(track[-1], env.data.xpos[1], atol=1e-9)  # where the simulation left it
+    assert abs(track[-1, 0] - track[0, 0]) > 1e-3  # random actions move it
+
+
+def test_motion_on_a_numpy_task_is_one_line_and_exit_2(tmp_path, capsys):
+    code, out, err = play(capsys, make_run(tmp_path / "pendulum", env_id="Pendulum"), "--motion")
+    assert code == 2 and err.count("\n") == 1 and "--motion: Pendulum is not a MuJoCo task" in err
+    assert "episode" not in out
 
 
 def test_classic_control_task_says_it_cannot_render(tmp_path, capsys):

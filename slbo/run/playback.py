@@ -67,6 +67,26 @@ def play_episode(env: BaseModelBasedEnv, act: Callable[[np.ndarray], np.ndarray]
                    np.array(states), np.array(actions).reshape(-1, env.action_space.shape[0]), bool(done))
 
 
+def root_track(env: BaseModelBasedEnv, qpos: np.ndarray) -> Tuple[str, np.ndarray]:
+    """(name, [T, 3] world positions) of the model's root body (the world's first child: the torso of
+    a walker, a humanoid or an ant) at each recorded state, from forward kinematics of its qpos."""
+    import mujoco
+    data = mujoco.MjData(env.model)
+    track = np.empty((len(qpos), 3))
+    for t, q in enumerate(qpos):
+        data.qpos[:] = q
+        mujoco.mj_kinematics(env.model, data)
+        track[t] = data.xpos[1]
+    return mujoco.mj_id2name(env.model, mujoco.mjtObj.mjOBJ_BODY, 1) or "body 1", track
+
+
+def describe_motion(name: str, track: np.ndarray) -> str:
+    """Where the root body went in an episode: its travel along x and its height, first, last and lowest."""
+    height = track[:, 2]
+    return (f"  root body {name}: x moved {track[-1, 0] - track[0, 0]:+.2f} m, height {height[0]:.2f} -> "
+            f"{height[-1]:.2f} m (lowest {height.min():.2f} m)")
+
+
 def render_episode(env_id: str, episode: Episode, video: str, width: int, height: int, max_frames: int,
                    backend: str) -> str:
     """Writes the recorded `episode` to `video` in a child process; returns its summary line.
@@ -133,24 +153,30 @@ def loaded_networks(FLAGS: MetaFLAGS, checkpoint: str, env: BaseModelBasedEnv, s
 
 
 def play(path: str, config: Optional[str], n_episodes: int, deterministic: bool, seed: int,
-         video: Optional[str] = None, width: int = 320, height: int = 240, max_frames: int = 0) -> List[float]:
+         video: Optional[str] = None, width: int = 320, height: int = 240, max_frames: int = 0,
+         motion: bool = False) -> List[float]:
     """Plays `n_episodes` real episodes of a run's policy (loaded with its state normaliser) and
     prints each return and their mean ± standard error; with `video`, writes the first episode
-    there. Bad input raises ConfigError before any episode runs."""
+    there; with `motion`, prints under each episode where its root body went. Bad input raises
+    ConfigError before any episode runs."""
     checkpoint, FLAGS = run_checkpoint(path, config, ("policy",))
     if video:
         check_renderable(FLAGS.env.id)
     backend = choose_gl_backend() if video else ""
     rng = np.random.default_rng(seed)  # the env's seed and the action noise: `seed` alone fixes them
     env = env_class(FLAGS.env.id)(seed=int(rng.integers(2 ** 31)))
+    if motion and getattr(env, "model", None) is None:
+        raise ConfigError(f"--motion: {FLAGS.env.id} is not a MuJoCo task; it has no bodies to follow")
     with loaded_networks(FLAGS, checkpoint, env, seed, ("policy",)) as nets:
         act = nets.policy.actor(deterministic, rng)  # numpy, with the weights read once
 
     returns = []
     for i in range(n_episodes):
-        episode = play_episode(env, act, FLAGS.runner.max_steps, record=bool(video) and i == 0)
+        episode = play_episode(env, act, FLAGS.runner.max_steps, record=motion or (bool(video) and i == 0))
         print(f"episode {i + 1}: return {episode.ret:.2f} ({episode.length} steps)", flush=True)
-        if episode.qpos is not None:
+        if motion:
+            print(describe_motion(*root_track(env, episode.qpos)), flush=True)
+        if video and i == 0:
             print(render_episode(FLAGS.env.id, episode, video, width, height, max_frames, backend), flush=True)
         returns.append(episode.ret)
     sem = np.std(returns, ddof=1) / np.sqrt(len(returns)) if len(returns) > 1 else 0.0
