@@ -7,8 +7,9 @@ The env classes build their model with MjSpec (MuJoCo >= 3.2), so the check take
     # 1. with the project's MuJoCo: write the task's model, as MuJoCo 4 compiles it, to MJCF that
     #    MuJoCo 2.3 reads (the first line names the task)
     .venv/bin/python docs/results/engine_check.py save FixedHopper /tmp/FixedHopper.xml
-    # 2. a second virtual environment: the project, then MuJoCo 2.3.7 (or 2.3.1) in place of MuJoCo 4
-    python3 -m venv /tmp/mj2 && /tmp/mj2/bin/pip install . -c constraints.txt
+    # 2. a second virtual environment: the project (editable, so both venvs run this checkout's code),
+    #    then MuJoCo 2.3.7 (or 2.3.1) in place of MuJoCo 4
+    python3 -m venv /tmp/mj2 && /tmp/mj2/bin/pip install -e . -c constraints.txt
     /tmp/mj2/bin/pip uninstall -y mujoco mujoco-core mujoco-studio
     rm -rf /tmp/mj2/lib/python3.11/site-packages/mujoco    # plugin libraries MuJoCo 4 leaves behind
     /tmp/mj2/bin/pip install --no-deps mujoco==2.3.7
