@@ -8,10 +8,10 @@ python docs/results/return_bounds.py [--starts 20] [--seed 1]
   action sequences "full left for k steps, then full right" (k = 0 … 200) is kept; the family holds
   the bang-bang swing-up, so its best is a lower bound on the optimal return, and close to it.
 - InvertedPendulum (reward: −angle² of the pole at each step, 100 steps, no termination): no force,
-  a constant full push either way, and full force the way that tips the pole further (the fall as fast as the
-  motor makes it), whose return is the lowest a policy gets; and −100 × (the widest angle the joint
-  limit let the pole reach in those episodes)², a pole lying at the limit from the first step, which
-  no episode from an upright start earns. At the top, a PD controller that balances the pole, whose
+  a constant full push either way, and full force the way that tips the pole further (the fall as
+  fast as the motor makes it), whose return is the lowest a policy gets; and −100 × (the widest
+  angle the joint limit let the pole reach in those episodes)², a pole lying at the limit from the
+  first step, which no episode from an upright start earns. At the top, a PD controller that balances the pole, whose
   return (about 0) is the most an episode can earn.
 
 Each start state is the env's own draw from seeds seed … seed + starts − 1.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -30,16 +30,22 @@ from slbo.partial_envs import make_env
 Policy = Callable[[int, np.ndarray], np.ndarray]  # (step, observation) -> action
 
 
-def policy_return(env: BaseModelBasedEnv, seed: int, policy: Policy, horizon: int) -> float:
-    """The return of `horizon` steps (or until the env ends the episode) from the start state `seed` draws."""
+def episode(env: BaseModelBasedEnv, seed: int, policy: Policy, horizon: int) -> Tuple[float, np.ndarray]:
+    """(return, the observations after each step) of `horizon` steps (or until the env ends
+    the episode) from the start state `seed` draws."""
     obs, _ = env.reset(seed=seed)
-    total = 0.0
+    total, visited = 0.0, []
     for t in range(horizon):
         obs, reward, done, _, _ = env.step(policy(t, obs))
         total += reward
+        visited.append(obs)
         if done:
             break
-    return total
+    return total, np.array(visited)
+
+
+def policy_return(env: BaseModelBasedEnv, seed: int, policy: Policy, horizon: int) -> float:
+    return episode(env, seed, policy, horizon)[0]
 
 
 def swing(k: int) -> Policy:
@@ -47,7 +53,7 @@ def swing(k: int) -> Policy:
     return lambda t, obs: np.array([-1.0 if t < k else 1.0])
 
 
-def best_swing(env: BaseModelBasedEnv, seed: int, horizon: int) -> tuple:
+def best_swing(env: BaseModelBasedEnv, seed: int, horizon: int) -> Tuple[float, int]:
     """(best return, its k) over k = 0 … horizon for the start state `seed` draws."""
     returns = [policy_return(env, seed, swing(k), horizon) for k in range(horizon + 1)]
     k = int(np.argmax(returns))
@@ -91,15 +97,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(describe(f"MountainCar, best swing (k {min(ks)}–{max(ks)})", [value for value, _ in swings]))
     pendulum = make_env("InvertedPendulum")
     horizon, force = pendulum.max_episode_steps, float(pendulum.action_space.high[0])
-    for name, policy in (("no force", push(0.0)), (f"push +{force:g}", push(force)), (f"push −{force:g}", push(-force)),
-                         ("tip the pole over", tip_over(force)), ("balance (PD controller)", balance(force))):
-        print(describe(f"InvertedPendulum, {name}", [policy_return(pendulum, seed, policy, horizon) for seed in seeds]))
-    widest = 0.0
-    for seed in seeds:  # how far past 90° the joint limit lets the pole go, at full force
-        obs, _ = pendulum.reset(seed=seed)
-        for t in range(horizon):
-            obs, *_ = pendulum.step(tip_over(force)(t, obs))
-            widest = max(widest, abs(float(obs[1])))
+    policies = (("no force", push(0.0)), (f"push +{force:g}", push(force)), (f"push −{force:g}", push(-force)),
+                ("tip the pole over", tip_over(force)), ("balance (PD controller)", balance(force)))
+    widest = 0.0  # how far past 90° the joint limit let the pole go in any of these episodes
+    for name, policy in policies:
+        episodes = [episode(pendulum, seed, policy, horizon) for seed in seeds]
+        print(describe(f"InvertedPendulum, {name}", [value for value, _ in episodes]))
+        widest = max([widest] + [float(np.abs(visited[:, 1]).max()) for _, visited in episodes])
     print(f"\nInvertedPendulum: the pole never passed |angle| = {widest:.4f} rad (the joint limit, 90°, and "
           f"its give); a pole lying there from the first step would earn {-horizon * widest ** 2:.1f}")
     return 0

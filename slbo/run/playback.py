@@ -12,6 +12,7 @@ import sys
 import tempfile
 from typing import Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
+import mujoco
 import numpy as np
 import tensorflow.compat.v1 as tf
 
@@ -19,6 +20,7 @@ import lunzi.nn as nn
 from lunzi.config import ConfigError, MetaFLAGS
 from lunzi.logger import logger
 from slbo.envs import BaseModelBasedEnv
+from slbo.envs.mujoco.base import MujocoEnv
 from slbo.networks import Networks, build_networks
 from slbo.partial_envs import env_class
 from slbo.policies.gaussian_mlp_policy import GaussianMLPPolicy
@@ -70,7 +72,6 @@ def play_episode(env: BaseModelBasedEnv, act: Callable[[np.ndarray], np.ndarray]
 def root_track(env: BaseModelBasedEnv, qpos: np.ndarray) -> Tuple[str, np.ndarray]:
     """(name, [T, 3] world positions) of the model's root body (the world's first child: the torso of
     a walker, a humanoid or an ant) at each recorded state, from forward kinematics of its qpos."""
-    import mujoco
     data = mujoco.MjData(env.model)
     track = np.empty((len(qpos), 3))
     for t, q in enumerate(qpos):
@@ -165,7 +166,7 @@ def play(path: str, config: Optional[str], n_episodes: int, deterministic: bool,
     backend = choose_gl_backend() if video else ""
     rng = np.random.default_rng(seed)  # the env's seed and the action noise: `seed` alone fixes them
     env = env_class(FLAGS.env.id)(seed=int(rng.integers(2 ** 31)))
-    if motion and getattr(env, "model", None) is None:
+    if motion and not isinstance(env, MujocoEnv):  # the classic-control tasks are numpy formulas
         raise ConfigError(f"--motion: {FLAGS.env.id} is not a MuJoCo task; it has no bodies to follow")
     with loaded_networks(FLAGS, checkpoint, env, seed, ("policy",)) as nets:
         act = nets.policy.actor(deterministic, rng)  # numpy, with the weights read once
