@@ -87,7 +87,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="the first start state's seed")
     args = parser.parse_args(argv)
     if args.starts < 2:
-        parser.error(f"--starts must be at least 2 (for a standard deviation), got {args.starts}")
+        print(f"error: --starts must be at least 2 (for a standard deviation), got {args.starts}", file=sys.stderr)
+        return 2
     seeds = range(args.seed, args.seed + args.starts)
     print(f"{args.starts} start states each; return: mean ± std, min, max\n")
     print("| task, policy | return | min | max |\n|---|---|---|---|")
