@@ -4,7 +4,10 @@ RUN_DIR is a log_dir of slbo/main.py (its config.yml and final.npz); a checkpoin
 stage-T.npz) works with `--config` naming the run's config.yml. Prints each episode's real return and
 their mean ± standard error; `--video` writes the first episode, rendered offscreen by MuJoCo
 (without a display: EGL, else OSMesa); `--motion` prints under each episode where the model's root
-body (the torso) went: its travel along x and its height at the start, the end and the lowest.
+body (the torso) went: its travel along x and its height at the start, the end and the lowest;
+`--terms` prints under each episode its return split into the reward's terms (forward velocity,
+control cost, height cost, alive bonus, ...; the MBBL locomotion tasks and the humanoids) and, at the
+end, each term's mean over the episodes.
 Exit code 2 and one line on stderr for bad input."""
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ def check_video_args(video: str, width: int, height: int) -> None:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise ConfigError(f"{message}; usage: python -m slbo.play RUN_DIR|CHECKPOINT.npz [--config CONFIG.yml] "
-                          f"[--episodes N] [--deterministic] [--seed S] [--motion] [--video FILE.mp4|FILE.gif]")
+                          f"[--episodes N] [--deterministic] [--seed S] [--motion] [--terms] [--video FILE.mp4|FILE.gif]")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -52,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seeds the env and the action noise (default: 0)")
     p.add_argument("--motion", action="store_true",
                    help="print where each episode took the root body (torso): x travelled, height (MuJoCo tasks)")
+    p.add_argument("--terms", action="store_true",
+                   help="print each episode's return split into the reward's terms (MBBL locomotion tasks, humanoids)")
     p.add_argument("--video", help="write the first episode to this .mp4 or .gif")
     p.add_argument("--frames", type=int, default=0, help="at most this many video frames (default: the episode)")
     p.add_argument("--width", type=int, default=320, help="video width in pixels (default: 320)")
@@ -70,7 +75,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             choose_gl_backend()  # before anything imports mujoco
         from slbo.run.playback import play
         play(args.path, args.config, args.episodes, args.deterministic, args.seed, args.video, args.width,
-             args.height, args.frames, args.motion)
+             args.height, args.frames, args.motion, args.terms)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -172,6 +172,36 @@ def test_motion_on_a_numpy_task_is_one_line_and_exit_2(tmp_path, capsys):
     assert "episode" not in out
 
 
+TERMS = re.compile(r"^  reward terms: forward ([-+][\d.]+), control ([-+][\d.]+), height ([-+][\d.]+), "
+                   r"alive ([-+][\d.]+)$", re.M)
+TERMS_SUMMARY = re.compile(r"^reward terms over (\d+) episodes \(mean ± standard error\): forward ([-+][\d.]+) ± "
+                           r"[\d.]+, control ([-+][\d.]+) ± [\d.]+, height ([-+][\d.]+) ± [\d.]+, alive ([-+][\d.]+) ± "
+                           r"[\d.]+$", re.M)
+
+
+def test_terms_split_each_return_into_the_reward_terms(tmp_path, capsys):
+    run_dir = make_run(tmp_path / "fixed_hopper", env_id="FixedHopper")
+    code, out, err = play(capsys, run_dir, "--episodes", 3, "--seed", 2, "--terms")
+    assert code == 0, err
+    episodes, terms = EPISODE.findall(out), [[float(x) for x in t] for t in TERMS.findall(out)]
+    assert len(episodes) == len(terms) == 3
+    for (_, ret, length), (forward, control, height, alive) in zip(episodes, terms):
+        assert forward + control + height + alive == pytest.approx(float(ret), abs=0.25)  # each rounded to 0.1
+        assert control < 0 and height <= 0
+        # Alive bonus 1 − done: one a step, none for the step that ends the episode by a fall.
+        assert alive in (int(length), int(length) - 1)
+    n, *means = TERMS_SUMMARY.search(out).groups()
+    assert int(n) == 3
+    np.testing.assert_allclose([float(m) for m in means], np.mean(terms, axis=0), atol=0.1)  # both rounded to 0.1
+    assert returns(out) == returns(play(capsys, run_dir, "--episodes", 3, "--seed", 2)[1])  # the same episodes
+
+
+def test_terms_on_a_task_without_them_is_one_line_and_exit_2(run_dir, capsys):
+    code, out, err = play(capsys, run_dir, "--terms")
+    assert code == 2 and err.count("\n") == 1 and "--terms: HalfCheetah-v2's reward is not stated as terms" in err
+    assert "episode" not in out
+
+
 def test_classic_control_task_says_it_cannot_render(tmp_path, capsys):
     run_dir = make_run(tmp_path / "pendulum", env_id="Pendulum")
     code, out, err = play(capsys, run_dir, "--video", tmp_path / "p.mp4")

@@ -14,6 +14,7 @@ import pytest
 
 from slbo.partial_envs import env_class
 from lunzi.dataset import gen_dtype
+from slbo.run.playback import trajectory_terms
 from slbo.run.termination import (Trajectory, episodes_in_samples, fall_metrics, imagined_episodes, main,
                                   open_loop_table, real_trajectory, windows)
 from tests.test_play import make_run
@@ -88,6 +89,24 @@ def test_closed_loop_with_the_oracle_replays_the_real_episodes(recorded):
     assert list(still.lengths) == [50] * len(trajectories) and not still.terminated.any()
 
 
+def test_imagined_terms_of_the_oracle_are_the_real_ones(recorded):
+    env, trajectories, transitions, policy = recorded
+    act = lambda states: np.array([policy[s.tobytes()] for s in states])  # noqa: E731 (the recorded actions)
+    starts = np.array([t.states[0] for t in trajectories])
+    episodes = imagined_episodes(oracle(transitions), env, act, starts, 1000, with_terms=True)
+    for imagined, t in zip(episodes.terms, trajectories):
+        real = trajectory_terms(env, t.states, t.actions)
+        assert list(imagined) == list(real) == ["forward", "control", "height", "alive"]
+        assert [imagined[name] for name in real] == pytest.approx(list(real.values()), abs=1e-9)
+        assert real["alive"] == len(t.actions) - 1  # Hopper-ET: no bonus for the step that falls
+        assert sum(real.values()) == pytest.approx(t.ret, abs=1e-9)
+    # A model that never moves never falls: a bonus every step, and the start's velocity every step.
+    still = imagined_episodes(frozen, env, act, starts, 50, with_terms=True)
+    assert [terms["alive"] for terms in still.terms] == [50.0] * len(trajectories)
+    assert [terms["forward"] for terms in still.terms] == pytest.approx(50 * starts[:, env.vx_index], abs=1e-9)
+    assert imagined_episodes(frozen, env, act, starts, 50).terms is None
+
+
 def as_samples(columns: List[List[object]], length: int) -> np.recarray:
     """[length, n_envs] samples as a Runner collects them, each column the given episodes back to back
     (a trajectory ends in its termination, or, given as (trajectory, k), in a timeout after k steps),
@@ -160,6 +179,30 @@ def test_cli_on_a_run_directory(tmp_path, capsys):
     assert [int(r[0]) for r in rows] == [1, 2]
     assert all(int(r[2]) == 4 for r in rows)
     assert run_cli(capsys, run_dir, "--episodes", 4, "--horizons", 1, 2, "--seed", 5)[1] == out  # --seed fixes it
+
+
+TERMS = re.compile(r"^(real    |imagined) return in terms \(mean ± standard error\): forward ([-+][\d.]+) ± [\d.]+, "
+                   r"control ([-+][\d.]+) ± [\d.]+, height ([-+][\d.]+) ± [\d.]+, alive ([-+][\d.]+) ± [\d.]+$", re.M)
+
+
+def test_cli_terms_split_the_real_and_the_imagined_returns(tmp_path, capsys):
+    run_dir = make_run(tmp_path / "run", env_id=ENV_ID)
+    code, out, err = run_cli(capsys, run_dir, "--episodes", 4, "--horizons", 1, "--seed", 5, "--terms")
+    assert code == 0, err
+    lines = TERMS.findall(out)
+    assert [line[0] for line in lines] == ["real    ", "imagined"]
+    real_return = float(REAL.search(out).group(6))
+    assert sum(float(x) for x in lines[0][1:]) == pytest.approx(real_return, abs=0.25)  # each rounded to 0.1
+    real_length = float(REAL.search(out).group(1))
+    assert float(lines[0][4]) == pytest.approx(real_length - 1, abs=0.06)  # every real episode fell
+    without = run_cli(capsys, run_dir, "--episodes", 4, "--horizons", 1, "--seed", 5)[1]
+    assert [line for line in out.splitlines() if "return in terms" not in line] == without.splitlines()
+
+
+def test_cli_terms_on_a_task_without_them_is_one_line_and_exit_2(tmp_path, capsys):
+    code, out, err = run_cli(capsys, make_run(tmp_path / "pendulum", env_id="Pendulum"), "--terms")
+    assert code == 2 and err.count("\n") == 1 and "--terms: Pendulum's reward is not stated as terms" in err
+    assert out == ""
 
 
 @pytest.mark.parametrize("args, message", [

@@ -6,7 +6,7 @@ into `mb_step` (numpy) and `mb_step_tf` (TF ops), so the two cannot drift apart.
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any, Tuple
+from typing import Any, Dict, Tuple
 
 import numpy as np
 
@@ -45,6 +45,11 @@ def tf_ops() -> Ops:
     )
 
 
+def splits_reward(env: Any) -> bool:
+    """Whether `env` states its reward as named terms (`FormulaEnv.reward_terms` works for it)."""
+    return isinstance(env, FormulaEnv) and type(env).terms is not FormulaEnv.terms
+
+
 class FormulaEnv:
     """Mixin: `mb_step` and `mb_step_tf` from one `reward_done` (put it before the env base)."""
 
@@ -58,6 +63,22 @@ class FormulaEnv:
     def reward_done(self, ops: Ops, states: Any, actions: Any, next_states: Any) -> Tuple[Any, Any]:
         """Rewards [N] and dones [N] in the ops of `ops` (numpy or TF)."""
         raise NotImplementedError
+
+    # A task that states its reward as named terms (forward velocity, control cost, ...) overrides
+    # these two: `terms(ops, *formula_inputs(states, actions, next_states))` gives (terms, dones).
+    def formula_inputs(self, states: Any, actions: Any, next_states: Any) -> Tuple[Any, ...]:
+        raise NotImplementedError
+
+    def terms(self, ops: Ops, *inputs: Any) -> Tuple[Dict[str, Any], Any]:
+        raise NotImplementedError
+
+    def reward_terms(self, states: np.ndarray, actions: np.ndarray,
+                     next_states: np.ndarray) -> Dict[str, np.ndarray]:
+        """The rewards [N] of a batch of transitions split into their named terms [N] each, which
+        add up to `mb_step`'s rewards (tasks with `splits_reward` only)."""
+        inputs = self.formula_inputs(*(np.asarray(x, dtype=np.float64) for x in (states, actions, next_states)))
+        terms, _ = self.terms(NUMPY, *inputs)
+        return {name: np.broadcast_to(term, (len(states),)) for name, term in terms.items()}
 
     def mb_step(self, states: np.ndarray, actions: np.ndarray,
                 next_states: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from typing import Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import mujoco
 import numpy as np
@@ -20,6 +20,7 @@ import lunzi.nn as nn
 from lunzi.config import ConfigError, MetaFLAGS
 from lunzi.logger import logger
 from slbo.envs import BaseModelBasedEnv
+from slbo.envs.formula import splits_reward
 from slbo.envs.mujoco.base import MujocoEnv
 from slbo.networks import Networks, build_networks
 from slbo.partial_envs import env_class
@@ -86,6 +87,35 @@ def describe_motion(name: str, track: np.ndarray) -> str:
     height = track[:, 2]
     return (f"  root body {name}: x moved {track[-1, 0] - track[0, 0]:+.2f} m, height {height[0]:.2f} -> "
             f"{height[-1]:.2f} m (lowest {height.min():.2f} m)")
+
+
+def check_splits_reward(env: BaseModelBasedEnv, env_id: str) -> None:
+    """Raises ConfigError (one line, for --terms) unless `env` states its reward as terms."""
+    if not splits_reward(env):
+        raise ConfigError(f"--terms: {env_id}'s reward is not stated as terms; the MBBL locomotion tasks "
+                          f"(MBBLHalfCheetah, MBBLHopper, ..., the Fixed ones) and the humanoids are")
+
+
+def trajectory_terms(env: BaseModelBasedEnv, states: np.ndarray, actions: np.ndarray) -> Dict[str, float]:
+    """A trajectory's return (states [L + 1], actions [L] in the policy's [-1, 1] scale) split into its
+    reward's terms, each summed over the trajectory; recomputed from the observations and actions, as
+    the model's rewards are."""
+    terms = env.reward_terms(states[:-1], rescale(actions, env.action_space.low, env.action_space.high), states[1:])
+    return {name: float(np.sum(term)) for name, term in terms.items()}
+
+
+def describe_terms(terms: Dict[str, float]) -> str:
+    return "  reward terms: " + ", ".join(f"{name} {value:+.1f}" for name, value in terms.items())
+
+
+def terms_summary(episodes: Sequence[Dict[str, float]]) -> str:
+    """Each term's mean ± standard error over the episodes."""
+    parts = []
+    for name in episodes[0]:
+        values = [terms[name] for terms in episodes]
+        sem = np.std(values, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+        parts.append(f"{name} {np.mean(values):+.1f} ± {sem:.1f}")
+    return ", ".join(parts)
 
 
 def render_episode(env_id: str, episode: Episode, video: str, width: int, height: int, max_frames: int,
@@ -155,10 +185,11 @@ def loaded_networks(FLAGS: MetaFLAGS, checkpoint: str, env: BaseModelBasedEnv, s
 
 def play(path: str, config: Optional[str], n_episodes: int, deterministic: bool, seed: int,
          video: Optional[str] = None, width: int = 320, height: int = 240, max_frames: int = 0,
-         motion: bool = False) -> List[float]:
+         motion: bool = False, terms: bool = False) -> List[float]:
     """Plays `n_episodes` real episodes of a run's policy (loaded with its state normaliser) and
     prints each return and their mean ± standard error; with `video`, writes the first episode
-    there; with `motion`, prints under each episode where its root body went. Bad input raises
+    there; with `motion`, prints under each episode where its root body went; with `terms`, its
+    return split into the reward's terms, and at the end their means. Bad input raises
     ConfigError before any episode runs."""
     checkpoint, FLAGS = run_checkpoint(path, config, ("policy",))
     if video:
@@ -168,21 +199,29 @@ def play(path: str, config: Optional[str], n_episodes: int, deterministic: bool,
     env = env_class(FLAGS.env.id)(seed=int(rng.integers(2 ** 31)))
     if motion and not isinstance(env, MujocoEnv):  # the classic-control tasks are numpy formulas
         raise ConfigError(f"--motion: {FLAGS.env.id} is not a MuJoCo task; it has no bodies to follow")
+    if terms:
+        check_splits_reward(env, FLAGS.env.id)
     with loaded_networks(FLAGS, checkpoint, env, seed, ("policy",)) as nets:
         act = nets.policy.actor(deterministic, rng)  # numpy, with the weights read once
 
-    returns = []
+    returns, episodes_terms = [], []
     for i in range(n_episodes):
         episode = play_episode(env, act, FLAGS.runner.max_steps, record=motion or (bool(video) and i == 0))
         print(f"episode {i + 1}: return {episode.ret:.2f} ({episode.length} steps)", flush=True)
         if motion:
             print(describe_motion(*root_track(env, episode.qpos)), flush=True)
+        if terms:
+            episodes_terms.append(trajectory_terms(env, episode.states, episode.actions))
+            print(describe_terms(episodes_terms[-1]), flush=True)
         if video and i == 0:
             print(render_episode(FLAGS.env.id, episode, video, width, height, max_frames, backend), flush=True)
         returns.append(episode.ret)
     sem = np.std(returns, ddof=1) / np.sqrt(len(returns)) if len(returns) > 1 else 0.0
     print(f"return over {len(returns)} episodes: {np.mean(returns):.2f} ± {sem:.2f} (mean ± standard error; "
           f"{'mean' if deterministic else 'sampled'} actions, seed {seed})", flush=True)
+    if terms:
+        print(f"reward terms over {n_episodes} episodes (mean ± standard error): {terms_summary(episodes_terms)}",
+              flush=True)
     return returns
 
 

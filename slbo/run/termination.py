@@ -17,7 +17,11 @@ policy on the real env (sampled actions, as the run's evaluation does) and asks 
 
 A model that sees falls coming at small k while its closed-loop episodes still do not end is being
 steered by the policy to states where it never falls (exploitation); one that misses them at k = 1
-cannot represent the fall itself. Nothing is trained and the run is not changed.
+cannot represent the fall itself. With `--terms` (the MBBL locomotion tasks and the humanoids), the
+real and the imagined returns are also split into the reward's terms (forward velocity, control
+cost, height cost, alive bonus, ...), which shows what the model overrates: on a task without
+termination, a model that keeps the fallen robot upright pays its height cost only in reality.
+Nothing is trained and the run is not changed.
 """
 from __future__ import annotations
 
@@ -30,7 +34,8 @@ import numpy as np
 from lunzi.config import ConfigError
 from slbo.envs import BaseModelBasedEnv
 from slbo.partial_envs import env_class
-from slbo.run.playback import loaded_networks, play_episode, run_checkpoint
+from slbo.run.playback import (check_splits_reward, loaded_networks, play_episode, run_checkpoint, terms_summary,
+                               trajectory_terms)
 
 Actor = Callable[[np.ndarray], np.ndarray]
 Predict = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (states, actions in [-1, 1]) -> next states
@@ -48,6 +53,7 @@ class Episodes(NamedTuple):
     lengths: np.ndarray
     returns: np.ndarray
     terminated: np.ndarray
+    terms: Optional[List[Dict[str, float]]] = None  # each episode's return split into the reward's terms
 
 
 def real_trajectory(env: BaseModelBasedEnv, act: Actor, max_steps: int) -> Trajectory:
@@ -91,12 +97,14 @@ def fall_metrics(predict: Predict, env: BaseModelBasedEnv, data: np.recarray,
 
 
 def imagined_episodes(predict: Predict, env: BaseModelBasedEnv, act: Actor, starts: np.ndarray,
-                      max_steps: int) -> Episodes:
+                      max_steps: int, with_terms: bool = False) -> Episodes:
     """Closed-loop model episodes from `starts` [n, dim_state], all stepped together; an episode
-    stops at the model's first termination (rewards and dones from `env.mb_step`) or at `max_steps`."""
+    stops at the model's first termination (rewards and dones from `env.mb_step`) or at `max_steps`.
+    `with_terms` (tasks that split their reward) also sums each of the reward's terms."""
     n = len(starts)
     states, alive = np.array(starts, dtype=np.float64), np.ones(n, dtype=bool)
     lengths, returns, terminated = np.zeros(n, dtype=int), np.zeros(n), np.zeros(n, dtype=bool)
+    terms: Dict[str, np.ndarray] = {}
     for _ in range(max_steps):
         if not alive.any():
             break
@@ -105,12 +113,16 @@ def imagined_episodes(predict: Predict, env: BaseModelBasedEnv, act: Actor, star
         rewards, dones = env.mb_step(states[alive], env.scale_action(actions), next_states)
         dones = np.asarray(dones, dtype=bool)
         returns[alive] += rewards
+        if with_terms:
+            for name, term in env.reward_terms(states[alive], env.scale_action(actions), next_states).items():
+                terms.setdefault(name, np.zeros(n))[alive] += term
         lengths[alive] += 1
         index = np.flatnonzero(alive)
         terminated[index[dones]] = True
         states[alive] = next_states
         alive[index[dones]] = False
-    return Episodes(lengths, returns, terminated)
+    split = [{name: float(term[i]) for name, term in terms.items()} for i in range(n)] if with_terms else None
+    return Episodes(lengths, returns, terminated, split)
 
 
 def ends_within(predict: Predict, env: BaseModelBasedEnv, starts: np.ndarray, actions: np.ndarray) -> np.ndarray:
@@ -170,26 +182,34 @@ def format_table(rows: List[Dict[str, int]]) -> List[str]:
     return lines
 
 
-def check(path: str, config: Optional[str], n_episodes: int, horizons: Sequence[int], seed: int) -> Dict[str, object]:
+def check(path: str, config: Optional[str], n_episodes: int, horizons: Sequence[int], seed: int,
+          terms: bool = False) -> Dict[str, object]:
     """Runs the check on a run directory (or a checkpoint and its config.yml), prints it, and returns
-    {"real": Episodes, "imagined": Episodes, "open_loop": rows}. Bad input raises ConfigError."""
+    {"real": Episodes, "imagined": Episodes, "open_loop": rows}; with `terms`, the real and the imagined
+    returns split into the reward's terms too. Bad input raises ConfigError."""
     checkpoint, FLAGS = run_checkpoint(path, config, ("policy", "model"))
     rng = np.random.default_rng(seed)  # the env's seed and the action noise: `seed` alone fixes them
     env = env_class(FLAGS.env.id)(seed=int(rng.integers(2 ** 31)))
+    if terms:
+        check_splits_reward(env, FLAGS.env.id)
     max_steps = FLAGS.runner.max_steps
     with loaded_networks(FLAGS, checkpoint, env, seed, ("policy", "model")) as nets:
         act = nets.policy.actor(False, rng)
         trajectories = [real_trajectory(env, act, max_steps) for _ in range(n_episodes)]
         real = Episodes(np.array([len(t.actions) for t in trajectories]), np.array([t.ret for t in trajectories]),
-                        np.array([t.terminated for t in trajectories]))
+                        np.array([t.terminated for t in trajectories]),
+                        [trajectory_terms(env, t.states, t.actions) for t in trajectories] if terms else None)
         starts = np.array([t.states[0] for t in trajectories])
-        imagined = imagined_episodes(nets.model.predict, env, act, starts, max_steps)
+        imagined = imagined_episodes(nets.model.predict, env, act, starts, max_steps, terms)
         rows = open_loop_table(nets.model.predict, env, trajectories, horizons)
 
     print(f"{FLAGS.env.id}, {checkpoint}: {n_episodes} episodes of at most {max_steps} steps, the policy's sampled "
           f"actions (seed {seed})")
     print(describe("real    ", real))
     print(describe("imagined", imagined) + "  (the model, the same policy, the same start states)")
+    if terms:
+        print(f"real     return in terms (mean ± standard error): {terms_summary(real.terms)}")
+        print(f"imagined return in terms (mean ± standard error): {terms_summary(imagined.terms)}")
     if not real.terminated.any():
         print("no real episode ended by termination: no falls to compare")
     else:
@@ -201,7 +221,7 @@ def check(path: str, config: Optional[str], n_episodes: int, horizons: Sequence[
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise ConfigError(f"{message}; usage: python -m slbo.run.termination RUN_DIR|CHECKPOINT.npz "
-                          f"[--config CONFIG.yml] [--episodes N] [--horizons K ...] [--seed S]")
+                          f"[--config CONFIG.yml] [--episodes N] [--horizons K ...] [--seed S] [--terms]")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -213,6 +233,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--horizons", type=int, nargs="+", default=list(DEFAULT_HORIZONS),
                    help=f"open-loop window lengths k (default: {' '.join(map(str, DEFAULT_HORIZONS))})")
     p.add_argument("--seed", type=int, default=0, help="seeds the env and the action noise (default: 0)")
+    p.add_argument("--terms", action="store_true",
+                   help="split the real and the imagined returns into the reward's terms (MBBL locomotion, humanoids)")
     return p
 
 
@@ -222,7 +244,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.episodes < 1 or args.seed < 0 or min(args.horizons) < 1:
             raise ConfigError(f"--episodes and every --horizons value must be >= 1 and --seed >= 0; got "
                               f"{args.episodes}, {args.horizons}, {args.seed}")
-        check(args.path, args.config, args.episodes, sorted(set(args.horizons)), args.seed)
+        check(args.path, args.config, args.episodes, sorted(set(args.horizons)), args.seed, args.terms)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

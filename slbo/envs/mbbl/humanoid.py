@@ -9,6 +9,8 @@ gym_humanoid and gym_slimhumanoid end when the end state's z leaves [1, 2];
 gym_nostopslimhumanoid never ends."""
 from __future__ import annotations
 
+import functools
+import operator
 from typing import Any, Dict, Tuple
 
 import mujoco
@@ -45,16 +47,23 @@ class HumanoidEnv(MBBLEnv):
     def healthy(self, ops: Ops, height: Any) -> Any:
         return ops.logical_and(height >= 1.0, height <= 2.0)
 
+    def terms(self, ops: Ops, vx: Any, height: Any, cfrc_ext: Any, actions: Any,
+              next_height: Any) -> Tuple[Dict[str, Any], Any]:
+        """The reward's terms, in the order the reward adds them (forward velocity, control cost,
+        alive bonus, contact cost on the full observation), and the dones."""
+        ctrl = self.clip_actions(ops, actions)
+        terms = {"forward": 0.25 / 0.015 * vx, "control": -0.1 * ops.sum(ops.square(ctrl)),
+                 "alive": 5.0 * ops.to_float(self.healthy(ops, height), vx)}
+        if not self.SLIM:
+            terms["contact"] = -ops.minimum(5e-7 * ops.sum(ops.square(cfrc_ext)), 10.0)
+        if not self.TERMINATES:
+            return terms, ops.false_like(vx)
+        return terms, ops.logical_not(self.healthy(ops, next_height))
+
     def formula(self, ops: Ops, vx: Any, height: Any, cfrc_ext: Any, actions: Any,
                 next_height: Any) -> Tuple[Any, Any]:
-        ctrl = self.clip_actions(ops, actions)
-        rewards = 0.25 / 0.015 * vx - 0.1 * ops.sum(ops.square(ctrl))
-        rewards = rewards + 5.0 * ops.to_float(self.healthy(ops, height), rewards)
-        if not self.SLIM:
-            rewards = rewards - ops.minimum(5e-7 * ops.sum(ops.square(cfrc_ext)), 10.0)
-        if not self.TERMINATES:
-            return rewards, ops.false_like(rewards)
-        return rewards, ops.logical_not(self.healthy(ops, next_height))
+        terms, dones = self.terms(ops, vx, height, cfrc_ext, actions, next_height)
+        return functools.reduce(operator.add, terms.values()), dones
 
     def snapshot(self) -> Dict[str, Any]:
         return {"vx": self.data.qvel[0], "z": self.data.qpos[2], "cfrc_ext": self.data.cfrc_ext.ravel().copy()}
@@ -64,9 +73,13 @@ class HumanoidEnv(MBBLEnv):
         reward, done = self.formula(NUMPY, b["vx"], b["z"], b["cfrc_ext"], action, self.data.qpos[2])
         return float(reward), bool(done)
 
-    def reward_done(self, ops: Ops, states: Any, actions: Any, next_states: Any) -> Tuple[Any, Any]:
+    def formula_inputs(self, states: Any, actions: Any, next_states: Any) -> Tuple[Any, ...]:
         cfrc_ext = None if self.SLIM else states[..., -self.N_CFRC_EXT:]
-        return self.formula(ops, states[..., self.VX], states[..., 0], cfrc_ext, actions, next_states[..., 0])
+        return states[..., self.VX], states[..., 0], cfrc_ext, actions, next_states[..., 0]
+
+    def reward_done(self, ops: Ops, states: Any, actions: Any, next_states: Any) -> Tuple[Any, Any]:
+        return self.formula(ops, *self.formula_inputs(states, actions, next_states))
+
 
 
 class SlimHumanoidEnv(HumanoidEnv):

@@ -47,15 +47,28 @@ class LocomotionEnv(MBBLEnv):
     def unhealthy(self, ops: Ops, height: Any, angle: Any) -> Any:
         raise NotImplementedError
 
+    def terms(self, ops: Ops, vx: Any, height: Any, actions: Any, next_height: Any,
+              next_angle: Any) -> Tuple[Dict[str, Any], Any]:
+        """The reward's terms and the dones: forward velocity, control cost, height cost (tasks
+        with one) and alive bonus (a constant, or 1 − done on the Fixed tasks)."""
+        ctrl = self.clip_actions(ops, actions)
+        terms = {"forward": vx, "control": -self.CTRL_COST * ops.sum(ops.square(ctrl))}
+        if self.HEIGHT_COST:
+            terms["height"] = -self.HEIGHT_COST * ops.square(height - self.TARGET_HEIGHT)
+        if not self.TERMINATES:
+            return {**terms, "alive": self.ALIVE_BONUS}, ops.false_like(vx)
+        dones = self.unhealthy(ops, next_height, next_angle)
+        return {**terms, "alive": 1.0 - ops.to_float(dones, vx)}, dones
+
     def formula(self, ops: Ops, vx: Any, height: Any, actions: Any, next_height: Any,
                 next_angle: Any) -> Tuple[Any, Any]:
-        ctrl = self.clip_actions(ops, actions)
-        rewards = vx - self.CTRL_COST * ops.sum(ops.square(ctrl)) + self.ALIVE_BONUS
+        terms, dones = self.terms(ops, vx, height, actions, next_height, next_angle)
+        # Added in the order MBBL's code adds them, so that the float sums round as they did there.
+        rewards = terms["forward"] + terms["control"] + self.ALIVE_BONUS
         if self.HEIGHT_COST:
-            rewards = rewards - self.HEIGHT_COST * ops.square(height - self.TARGET_HEIGHT)
+            rewards = rewards + terms["height"]
         if not self.TERMINATES:
-            return rewards, ops.false_like(rewards)
-        dones = self.unhealthy(ops, next_height, next_angle)
+            return rewards, dones
         return rewards + 1.0 - ops.to_float(dones, rewards), dones
 
     def snapshot(self) -> Dict[str, Any]:
@@ -66,9 +79,13 @@ class LocomotionEnv(MBBLEnv):
                                     self.data.qpos[self.HEIGHT_QPOS], self.data.qpos[self.ANGLE_QPOS])
         return float(reward), bool(done)
 
+    def formula_inputs(self, states: Any, actions: Any, next_states: Any) -> Tuple[Any, ...]:
+        return (states[..., self.vx_index], states[..., self.height_index], actions,
+                next_states[..., self.height_index], next_states[..., self.angle_index])
+
     def reward_done(self, ops: Ops, states: Any, actions: Any, next_states: Any) -> Tuple[Any, Any]:
-        return self.formula(ops, states[..., self.vx_index], states[..., self.height_index], actions,
-                            next_states[..., self.height_index], next_states[..., self.angle_index])
+        return self.formula(ops, *self.formula_inputs(states, actions, next_states))
+
 
 
 class HalfCheetahEnv(LocomotionEnv):
