@@ -1,6 +1,8 @@
-"""docs/results/return_bounds.py: hand-made policies that bound MountainCar's and InvertedPendulum's returns."""
+"""docs/results/return_bounds.py: hand-made policies that bound MountainCar's, InvertedPendulum's and
+Acrobot's returns."""
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -48,7 +50,40 @@ def test_the_pd_controller_keeps_the_pole_upright():
         assert -0.01 < bounds.policy_return(env, seed, bounds.balance(3.0), 100) <= 0.0  # reward −angle²: 0 at best
 
 
+def test_acrobot_state_is_read_back_from_the_observation():
+    bounds = results_script("return_bounds")
+    env = make_env("Acrobot")
+    obs, _ = env.reset(seed=4)
+    for _ in range(30):
+        obs, *_ = env.step(np.array([1.0]))
+    np.testing.assert_allclose(bounds.acrobot_state(obs), env.state, atol=1e-12)
+
+
+def test_the_search_finds_the_best_torque_sequence_as_the_env_plays_it():
+    bounds = results_script("return_bounds")
+    env = make_env("Acrobot")
+
+    def played(seed: int, torques) -> float:  # each torque held for 2 steps, on the env itself
+        return bounds.policy_return(env, seed, lambda t, obs: np.array([torques[t // 2]]), 2 * len(torques))
+
+    env.reset(seed=2)
+    value, first = bounds.best_torques(env, env.state.copy(), 2, 3)
+    every = {torques: played(2, torques) for torques in itertools.product(bounds.TORQUES, repeat=3)}
+    best = max(every, key=every.get)
+    assert abs(value - every[best]) < 1e-9 and first == best[0]
+    assert value > min(every.values()) + 0.1  # the choice matters, even hanging near the bottom
+
+
+def test_planning_swings_the_acrobot_up_where_no_torque_leaves_it_hanging():
+    bounds = results_script("return_bounds")
+    env = make_env("Acrobot")
+    hanging = bounds.policy_return(env, 1, bounds.push(0.0), 100)
+    planned = bounds.policy_return(env, 1, bounds.plan_ahead(env, 2, 5), 100)
+    assert hanging < -1.9 * 100  # the tip stays near its lowest, −2 a step
+    assert planned > hanging + 100  # a swing that raises the tip most of the time
+
+
 def test_fewer_than_two_start_states_is_one_error_line_and_exit_2():
     result = subprocess.run([sys.executable, SCRIPT, "--starts", "1"], cwd=ROOT, capture_output=True, text=True,
                             timeout=60)
-    assert result.returncode == 2 and "--starts must be at least 2" in result.stderr.strip().splitlines()[-1]
+    assert result.returncode == 2 and "must be at least 2" in result.stderr.strip().splitlines()[-1]
