@@ -110,11 +110,12 @@ def imagined_episodes(predict: Predict, env: BaseModelBasedEnv, act: Actor, star
             break
         actions = act(states[alive])
         next_states = predict(states[alive], actions).astype(np.float64)
-        rewards, dones = env.mb_step(states[alive], env.scale_action(actions), next_states)
+        env_actions = env.scale_action(actions)
+        rewards, dones = env.mb_step(states[alive], env_actions, next_states)
         dones = np.asarray(dones, dtype=bool)
         returns[alive] += rewards
         if with_terms:
-            for name, term in env.reward_terms(states[alive], env.scale_action(actions), next_states).items():
+            for name, term in env.reward_terms(states[alive], env_actions, next_states).items():
                 terms.setdefault(name, np.zeros(n))[alive] += term
         lengths[alive] += 1
         index = np.flatnonzero(alive)
