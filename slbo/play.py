@@ -43,7 +43,8 @@ def check_video_args(video: str, width: int, height: int) -> None:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise ConfigError(f"{message}; usage: python -m slbo.play RUN_DIR|CHECKPOINT.npz [--config CONFIG.yml] "
-                          f"[--episodes N] [--deterministic] [--seed S] [--motion] [--terms] [--video FILE.mp4|FILE.gif]")
+                          f"[--episodes N] [--deterministic] [--seed S] [--motion] [--terms] "
+                          f"[--video FILE.mp4|FILE.gif]")
 
 
 def parser() -> argparse.ArgumentParser:

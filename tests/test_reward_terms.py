@@ -33,9 +33,10 @@ def clean_rollout(env, n: int, seed: int = 0):
         vx = env.data.qvel[0]
         _, reward, done, _, info = env.step(rng.uniform(env.action_space.low, env.action_space.high))
         data.append((state, info["applied_action"], info["clean_obs"], reward, done, vx))
+        state = info["clean_obs"]
         if done:
             env.reset()
-        state = env.get_obs() if done else info["clean_obs"]
+            state = env.get_obs()
     return [np.array(column) for column in zip(*data)]
 
 

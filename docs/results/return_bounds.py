@@ -11,8 +11,8 @@ python docs/results/return_bounds.py [--starts 20] [--acrobot-starts 5] [--seed 
   a constant full push either way, and full force the way that tips the pole further (the fall as
   fast as the motor makes it), whose return is the lowest a policy gets; and −100 × (the widest
   angle the joint limit let the pole reach in those episodes)², a pole lying at the limit from the
-  first step, which no episode from an upright start earns. At the top, a PD controller that balances the pole, whose
-  return (about 0) is the most an episode can earn.
+  first step, which no episode from an upright start earns. At the top, a PD controller that
+  balances the pole, whose return (about 0) is the most an episode can earn.
 - Acrobot (reward: −cos θ1 − cos(θ1 + θ2), minus the tip's height in link lengths, at each step; 200
   steps; torque −1, 0 or +1): no torque, the links hanging (about −2 a step), and a planner on the
   env's own dynamics that every 2 steps picks the first torque of the best of all 3^7 sequences of

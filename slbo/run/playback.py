@@ -100,7 +100,7 @@ def trajectory_terms(env: BaseModelBasedEnv, states: np.ndarray, actions: np.nda
     """A trajectory's return (states [L + 1], actions [L] in the policy's [-1, 1] scale) split into its
     reward's terms, each summed over the trajectory; recomputed from the observations and actions, as
     the model's rewards are."""
-    terms = env.reward_terms(states[:-1], rescale(actions, env.action_space.low, env.action_space.high), states[1:])
+    terms = env.reward_terms(states[:-1], env.scale_action(actions), states[1:])
     return {name: float(np.sum(term)) for name, term in terms.items()}
 
 

@@ -81,7 +81,6 @@ class HumanoidEnv(MBBLEnv):
         return self.formula(ops, *self.formula_inputs(states, actions, next_states))
 
 
-
 class SlimHumanoidEnv(HumanoidEnv):
     SLIM = True
 

@@ -87,7 +87,6 @@ class LocomotionEnv(MBBLEnv):
         return self.formula(ops, *self.formula_inputs(states, actions, next_states))
 
 
-
 class HalfCheetahEnv(LocomotionEnv):
     """MBBL HalfCheetah (17-d obs): timestep 0.01 × 5; reward vx − 0.1·Σclip(a)²."""
     ASSET = "half_cheetah.xml"
