@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from slbo.partial_envs import make_env
 from tests.conftest import ROOT, results_script
@@ -83,7 +84,9 @@ def test_planning_swings_the_acrobot_up_where_no_torque_leaves_it_hanging():
     assert planned > hanging + 100  # a swing that raises the tip most of the time
 
 
-def test_fewer_than_two_start_states_is_one_error_line_and_exit_2():
-    result = subprocess.run([sys.executable, SCRIPT, "--starts", "1"], cwd=ROOT, capture_output=True, text=True,
+@pytest.mark.parametrize("flag", ["--starts", "--acrobot-starts"])
+def test_fewer_than_two_start_states_is_one_error_line_and_exit_2(flag):
+    result = subprocess.run([sys.executable, SCRIPT, flag, "1"], cwd=ROOT, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2 and "must be at least 2" in result.stderr.strip().splitlines()[-1]
+    assert result.stderr.count("\n") == 1 and result.stdout == ""
