@@ -49,6 +49,7 @@ from slbo.run.resume import (read_resume, remove_resume_checkpoints, restore_res
                               where_stopped)
 from slbo.utils.runner import Runner  # noqa: E402
 from slbo.utils.seeding import seed_everything  # noqa: E402
+from slbo.utils.stats import standard_error  # noqa: E402
 from slbo.utils.tf_utils import get_tf_config  # noqa: E402
 from slbo.v_function.real_value import RealValueFit  # noqa: E402
 from slbo.run.wandb_logger import WandbLogger  # noqa: E402
@@ -66,8 +67,7 @@ def episode_stats(episodes: List[Dict[str, float]]) -> tuple:
     returns = np.array([ep["return"] for ep in episodes])
     if len(returns) == 0:
         return float("nan"), float("nan")
-    sem = returns.std(ddof=1) / np.sqrt(len(returns)) if len(returns) > 1 else 0.0
-    return float(returns.mean()), float(sem)
+    return float(returns.mean()), standard_error(returns, single=0.0)
 
 
 def validate_model(loss_mod: ModelLoss, dev_set: Dataset, batch_size: int) -> tuple:

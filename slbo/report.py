@@ -68,6 +68,7 @@ from lunzi.logger import TIME_FORMAT
 from slbo import logs
 from slbo.partial_envs import check_env_id
 from slbo.run import provenance
+from slbo.utils.stats import standard_error
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -388,9 +389,7 @@ def make_cell(env: str, variant: str, at: str, steps: Optional[int], seeds: Sequ
 
 def mean_sem(values: Sequence[float]) -> Tuple[float, float]:
     """Mean and standard error of the mean (sample std / sqrt(n)); sem is nan for a single value."""
-    array = np.asarray(values, dtype=float)
-    sem = float(array.std(ddof=1) / math.sqrt(len(array))) if len(array) > 1 else float("nan")
-    return float(array.mean()), sem
+    return float(np.mean(values)), standard_error(values)
 
 
 def _sort_key(run_or_name: Any) -> Tuple[int, str]:

@@ -33,6 +33,7 @@ from lunzi.config import ConfigError
 from slbo.envs import BaseModelBasedEnv
 from slbo.partial_envs import env_class
 from slbo.run.playback import loaded_networks, play_episode, run_checkpoint
+from slbo.utils.stats import standard_error
 
 ENV_ID = "InvertedPendulum"
 ANGLE, ANGULAR_VELOCITY = 1, 3  # observation = (cart position, pole angle, cart velocity, pole angular velocity)
@@ -58,7 +59,7 @@ def push_stats(env: BaseModelBasedEnv, act: Actor, mean_action: Actor, episodes:
     fallen = [int(p[0]) for p in passes if len(p)]
     return {
         "return": float(returns.mean()),
-        "return_sem": float(returns.std(ddof=1) / np.sqrt(episodes)) if episodes > 1 else 0.0,
+        "return_sem": standard_error(returns, single=0.0),
         "with_lean": float(np.mean(np.sign(mean_action(early)[:, 0]) == np.sign(lean(early)))),
         "fall_step": float(np.median(fallen)) if fallen else float("nan"),
         "never_fall": float(episodes - len(fallen)),

@@ -30,6 +30,7 @@ from slbo.run.headless_gl import choose_gl_backend
 from slbo.run.preflight import check_checkpoint, expected_shapes
 from slbo.run.video import check_renderable
 from slbo.run.wandb_logger import WandbLogger
+from slbo.utils.stats import standard_error
 from slbo.utils.flags import parse_flags
 from slbo.utils.runner import rescale
 from slbo.utils.tf_utils import get_tf_config
@@ -113,7 +114,7 @@ def terms_summary(episodes: Sequence[Dict[str, float]]) -> str:
     parts = []
     for name in episodes[0]:
         values = [terms[name] for terms in episodes]
-        sem = np.std(values, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+        sem = standard_error(values, single=0.0)
         parts.append(f"{name} {np.mean(values):+.1f} ± {sem:.1f}")
     return ", ".join(parts)
 

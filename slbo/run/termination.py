@@ -36,6 +36,7 @@ from slbo.envs import BaseModelBasedEnv
 from slbo.partial_envs import env_class
 from slbo.run.playback import (check_splits_reward, loaded_networks, play_episode, run_checkpoint, terms_summary,
                                trajectory_terms)
+from slbo.utils.stats import standard_error
 
 Actor = Callable[[np.ndarray], np.ndarray]
 Predict = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (states, actions in [-1, 1]) -> next states
@@ -167,7 +168,7 @@ def open_loop_table(predict: Predict, env: BaseModelBasedEnv, trajectories: Sequ
 
 def describe(name: str, episodes: Episodes) -> str:
     n = len(episodes.lengths)
-    sem = np.std(episodes.returns, ddof=1) / np.sqrt(n) if n > 1 else 0.0
+    sem = standard_error(episodes.returns, single=0.0)
     return (f"{name}: length {episodes.lengths.mean():.1f} mean ({episodes.lengths.min()}-{episodes.lengths.max()}), "
             f"{int(episodes.terminated.sum())} of {n} ended by termination; return {episodes.returns.mean():.1f} "
             f"± {sem:.1f}")
