@@ -1,8 +1,8 @@
 """Watch a trained policy: `python -m slbo.play RUN_DIR [--episodes N] [--deterministic] [--video FILE.mp4]`.
 
 RUN_DIR is a log_dir of slbo/main.py (its config.yml and final.npz); a checkpoint .npz (final.npz,
-stage-T.npz) works with `--config` naming the run's config.yml. Prints each episode's real return and
-their mean ± standard error; `--video` writes the first episode, rendered offscreen by MuJoCo
+stage-T.npz) is read with the config.yml beside it, or with the one `--config` names. Prints each
+episode's real return and their mean ± standard error; `--video` writes the first episode, rendered offscreen by MuJoCo
 (without a display: EGL, else OSMesa); `--motion` prints under each episode where the model's root
 body (the torso) went: its travel along x and its height at the start, the end and the lowest;
 `--terms` prints under each episode its return split into the reward's terms (forward velocity,
@@ -50,7 +50,7 @@ class _Parser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m slbo.play", description="Play a trained policy on the real env.")
     p.add_argument("path", help="a run directory (config.yml + final.npz) or a checkpoint .npz")
-    p.add_argument("--config", help="the run's config.yml (needed with a checkpoint file)")
+    p.add_argument("--config", help="the run's config.yml, for a checkpoint file (default: the one beside it)")
     p.add_argument("--episodes", type=int, default=5, help="real episodes to play (default: 5)")
     p.add_argument("--deterministic", action="store_true", help="act with the mean action (default: sample)")
     p.add_argument("--seed", type=int, default=0, help="seeds the env and the action noise (default: 0)")

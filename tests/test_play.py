@@ -86,6 +86,16 @@ def test_checkpoint_with_config_loads_the_state_normaliser(run_dir, tmp_path, ca
     assert returns(shifted[1]) != returns(same[1])
 
 
+def test_checkpoint_in_a_run_directory_reads_the_config_beside_it(run_dir, other_shapes, capsys):
+    beside = play(capsys, os.path.join(other_shapes, "final.npz"), "--deterministic", "--episodes", 2)
+    named = play(capsys, os.path.join(other_shapes, "final.npz"), "--config", os.path.join(other_shapes, "config.yml"),
+                 "--deterministic", "--episodes", 2)
+    assert beside[0] == named[0] == 0, beside[2]
+    assert returns(beside[1]) == returns(named[1]) == returns(play(capsys, other_shapes, "--deterministic",
+                                                                     "--episodes", 2)[1])
+    assert returns(beside[1]) != returns(play(capsys, run_dir, "--deterministic", "--episodes", 2)[1])
+
+
 def test_mp4_holds_the_first_episode_frames(run_dir, tmp_path, capsys):
     video = tmp_path / "policy.mp4"
     code, out, err = play(capsys, run_dir, "--episodes", 2, "--video", video, "--frames", 12, "--width", 96,
@@ -236,7 +246,7 @@ def other_shapes(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["{d}/missing"], "{d}/missing: no such run directory or checkpoint"),
     (["{d}"], "{d} is not a run directory: it lacks config.yml and final.npz"),
-    (["{run}/final.npz"], "{run}/final.npz is a file: a checkpoint needs --config"),
+    (["{d}/lone.npz"], "{d}/lone.npz is a file with no config.yml beside it: a checkpoint needs --config"),
     (["{run}/final.npz", "--config", "{d}/nope.yml"], "--config {d}/nope.yml: no such file"),
     (["{hopper}/final.npz", "--config", "{run}/config.yml"],
      "checkpoint {hopper}/final.npz does not fit this policy: policy/log_std has shape (3,), expected (6,)"),
@@ -249,6 +259,7 @@ def other_shapes(tmp_path):
 ])
 def test_bad_input_is_one_line_and_exit_2(run_dir, other_shapes, tmp_path, capsys, args, message):
     names = dict(d=tmp_path, run=run_dir, hopper=other_shapes)
+    (tmp_path / "lone.npz").write_bytes(open(os.path.join(run_dir, "final.npz"), "rb").read())
     before = sorted(os.listdir(tmp_path))
     code, out, err = play(capsys, *[a.format(**names) for a in args])
     lines = err.strip().splitlines()

@@ -22,7 +22,6 @@ evaluation does, and prints one line:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Callable, Dict, NoReturn, Optional, Sequence
 
@@ -70,8 +69,6 @@ def push_stats(env: BaseModelBasedEnv, act: Actor, mean_action: Actor, episodes:
 
 def check(path: str, config: Optional[str], episodes: int, seed: int) -> str:
     """The line for one run directory or checkpoint. Raises ConfigError for anything else."""
-    if config is None and os.path.isfile(path):
-        config = os.path.join(os.path.dirname(os.path.abspath(path)), "config.yml")
     checkpoint, FLAGS = run_checkpoint(path, config, ("policy",))
     if FLAGS.env.id != ENV_ID:
         raise ConfigError(f"{path} is a run of {FLAGS.env.id}; this check reads {ENV_ID}'s pole")

@@ -142,7 +142,8 @@ def render_episode(env_id: str, episode: Episode, video: str, width: int, height
 
 
 def resolve_run(path: str, config: Optional[str]) -> Tuple[str, str]:
-    """(checkpoint, config.yml) of a run directory, or of a checkpoint file and --config."""
+    """(checkpoint, config.yml) of a run directory, or of a checkpoint file and --config (default: the
+    config.yml beside it, as in a run directory's stage-T.npz)."""
     if not os.path.exists(path):
         raise ConfigError(f"{path}: no such run directory or checkpoint")
     if os.path.isdir(path):
@@ -154,7 +155,10 @@ def resolve_run(path: str, config: Optional[str]) -> Tuple[str, str]:
                               f"slbo/main.py, or a checkpoint .npz with --config)")
         return checkpoint, config
     if config is None:
-        raise ConfigError(f"{path} is a file: a checkpoint needs --config (the config.yml of the run that wrote it)")
+        config = os.path.join(os.path.dirname(os.path.abspath(path)), "config.yml")
+        if not os.path.isfile(config):
+            raise ConfigError(f"{path} is a file with no config.yml beside it: a checkpoint needs --config (the "
+                              f"config.yml of the run that wrote it)")
     if not os.path.isfile(config):
         raise ConfigError(f"--config {config}: no such file")
     return path, config

@@ -230,7 +230,7 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m slbo.run.termination",
                 description="Does a run's model end episodes where the real env does?")
     p.add_argument("path", help="a run directory (config.yml + final.npz) or a checkpoint .npz (stage-T.npz)")
-    p.add_argument("--config", help="the run's config.yml (needed with a checkpoint file)")
+    p.add_argument("--config", help="the run's config.yml, for a checkpoint file (default: the one beside it)")
     p.add_argument("--episodes", type=int, default=20, help="real episodes to play (default: 20)")
     p.add_argument("--horizons", type=int, nargs="+", default=list(DEFAULT_HORIZONS),
                    help=f"open-loop window lengths k (default: {' '.join(map(str, DEFAULT_HORIZONS))})")
