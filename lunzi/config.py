@@ -196,9 +196,16 @@ def coerce(name: str, value: Any, default: Any, annotation: Any = None) -> Any:
 USAGE = "slbo/main.py [--config A.yml ...] [--set key.sub=value ...] [--help]"
 
 
-class _Parser(argparse.ArgumentParser):
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that raises ConfigError ("what was wrong; usage: `usage_line`") instead of printing
+    and exiting, so that every command reports bad input the same way: one line, exit code 2."""
+
+    def __init__(self, *args: Any, usage_line: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.usage_line = usage_line
+
     def error(self, message: str) -> typing.NoReturn:
-        raise ConfigError(f"{message}; usage: {USAGE}")
+        raise ConfigError(f"{message}; usage: {self.usage_line}")
 
 
 def load_yaml(path: str) -> Dict[str, Any]:
@@ -226,7 +233,8 @@ def load_yaml(path: str) -> Dict[str, Any]:
 
 def parse(cls: MetaFLAGS, argv: Optional[Sequence[str]] = None) -> None:
     """Applies `--config` files then `--set` items from argv to the FLAGS tree `cls`."""
-    parser = _Parser(prog="slbo/main.py", description="Stochastic Lower Bound Optimization", add_help=False)
+    parser = ArgumentParser(prog="slbo/main.py", description="Stochastic Lower Bound Optimization", add_help=False,
+                            usage_line=USAGE)
     parser.add_argument("-h", "--help", action=HelpAction, flags=cls, usage=USAGE)
     parser.add_argument("-c", "--config", nargs="+", action="append", default=[], help="YAML config files")
     parser.add_argument("-s", "--set", nargs="*", action="append", default=[], help="key.sub=value overrides")

@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import NoReturn, Optional, Sequence
+from typing import Optional, Sequence
 
-from lunzi.config import ConfigError
+from lunzi.config import ArgumentParser, ConfigError
 from slbo.run.headless_gl import choose_gl_backend
 
 
@@ -40,16 +40,14 @@ def check_video_args(video: str, width: int, height: int) -> None:
         raise ConfigError(f"writing {video} needs the package {e.name}: pip install -e '.[video]'") from None
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise ConfigError(f"{message}; usage: python -m slbo.play RUN_DIR|CHECKPOINT.npz [--config CONFIG.yml] "
-                          f"[--episodes N] [--deterministic] [--seed S] [--motion] [--terms] "
-                          f"[--video FILE.mp4|FILE.gif]")
+USAGE = ("python -m slbo.play RUN_DIR|CHECKPOINT.npz [--config CONFIG.yml] [--episodes N] "
+         "[--deterministic] [--seed S] [--motion] [--terms] [--video FILE.mp4|FILE.gif]")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m slbo.play", description="Play a trained policy on the real env.")
-    p.add_argument("path", help="a run directory (config.yml + final.npz) or a checkpoint .npz")
+    p = ArgumentParser(prog="python -m slbo.play", usage_line=USAGE,
+                       description="Play a trained policy on the real env.")
+    p.add_argument("path", help="a run directory (config.yml + final.npz) or a checkpoint .npz (stage-T.npz)")
     p.add_argument("--config", help="the run's config.yml, for a checkpoint file (default: the one beside it)")
     p.add_argument("--episodes", type=int, default=5, help="real episodes to play (default: 5)")
     p.add_argument("--deterministic", action="store_true", help="act with the mean action (default: sample)")

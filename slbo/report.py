@@ -49,7 +49,6 @@ provenance of all its runs.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import datetime
@@ -58,12 +57,12 @@ import math
 import os
 import re
 import sys
-from typing import TYPE_CHECKING, Any, Collection, Dict, List, NoReturn, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Collection, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import yaml
 
-from lunzi.config import ConfigError, flatten
+from lunzi.config import ArgumentParser, ConfigError, flatten
 from lunzi.logger import TIME_FORMAT
 from slbo import logs
 from slbo.partial_envs import check_env_id
@@ -832,15 +831,13 @@ def check_out(out: str) -> None:
         raise ConfigError(f"--out {out} looks like a file name; {what}: e.g. --out {os.path.splitext(out)[0]}")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise ConfigError(f"{message}; usage: python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT] "
-                          f"[--reference ENV STEPS MEAN ERR LABEL] [--references FILE] [--baseline VARIANT] "
-                          f"[--diagnostics]")
+USAGE = ("python -m slbo.report DIR [DIR ...] [--steps 200k 1M] [--out OUT] [--reference ENV STEPS MEAN "
+         "ERR LABEL] [--references FILE] [--baseline VARIANT] [--diagnostics]")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = _Parser(prog="python -m slbo.report", description="Tables and learning curves of many runs.")
+    parser = ArgumentParser(prog="python -m slbo.report", usage_line=USAGE,
+                            description="Tables and learning curves of many runs.")
     parser.add_argument("dirs", nargs="+", help="sweep or run directories (searched recursively)")
     parser.add_argument("--steps", nargs="*", default=[], help="real-step counts for extra columns, e.g. 200k 1M")
     parser.add_argument("--out", help="the directory (created if new) for report.md, report.csv, runs.csv and "

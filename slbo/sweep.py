@@ -25,7 +25,6 @@ elsewhere, 2 for a bad sweep file or command line (one line on stderr), 130 when
 """
 from __future__ import annotations
 
-import argparse
 import ctypes
 import dataclasses
 import itertools
@@ -41,7 +40,7 @@ from typing import Any, Dict, List, NoReturn, Optional, Sequence, TextIO, Tuple
 
 import yaml
 
-from lunzi.config import ConfigError, expand, load_yaml, nearest
+from lunzi.config import ArgumentParser, ConfigError, expand, load_yaml, nearest
 from slbo import logs
 from slbo.run.lock import lock_holder
 from slbo.run.preflight import config_differences, is_finished
@@ -346,14 +345,12 @@ def _interrupt(signum: int, frame: Any) -> NoReturn:
     raise KeyboardInterrupt
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise ConfigError(f"{message}; usage: python -m slbo.sweep SWEEP.yml [--dir DIR] [--address HOST:PORT] "
-                          f"[--num-cpus N] [--list]")
+USAGE = "python -m slbo.sweep SWEEP.yml [--dir DIR] [--address HOST:PORT] [--num-cpus N] [--list]"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = _Parser(prog="python -m slbo.sweep", description="Run a sweep of slbo/main.py on Ray.")
+    parser = ArgumentParser(prog="python -m slbo.sweep", usage_line=USAGE,
+                            description="Run a sweep of slbo/main.py on Ray.")
     parser.add_argument("sweep", help="the sweep file (YAML)")
     parser.add_argument("--dir", help="the sweep directory (default: the file's 'dir', else "
                                       "experiments/sweeps/<file name>)")

@@ -21,14 +21,13 @@ evaluation does, and prints one line:
 """
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import Callable, Dict, NoReturn, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 
 import lunzi.nn as nn
-from lunzi.config import ConfigError
+from lunzi.config import ArgumentParser, ConfigError
 from slbo.envs import BaseModelBasedEnv
 from slbo.partial_envs import env_class
 from slbo.run.playback import loaded_networks, play_episode, run_checkpoint
@@ -85,14 +84,12 @@ def check(path: str, config: Optional[str], episodes: int, seed: int) -> str:
             f"{s['beyond_bound']:.0%} of steps (median |mean| {s['median_abs_mean']:.2f}); policy std {std:.3f}")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise ConfigError(f"{message}; usage: python docs/results/push_direction.py RUN_DIR|CHECKPOINT.npz ... "
-                          f"[--config CONFIG.yml] [--episodes N] [--seed S]")
+USAGE = ("python docs/results/push_direction.py RUN_DIR|CHECKPOINT.npz ... [--config CONFIG.yml] "
+         "[--episodes N] [--seed S]")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = _Parser(description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(usage_line=USAGE, description=__doc__.split("\n\n")[0])
     p.add_argument("paths", nargs="+", help="run directories or checkpoints of InvertedPendulum runs")
     p.add_argument("--config", help="the config.yml of the run that wrote a checkpoint (default: the one beside it)")
     p.add_argument("--episodes", type=int, default=20, help="episodes per policy (default: 20)")

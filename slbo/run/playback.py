@@ -5,6 +5,7 @@ An episode runs here, with the policy's numpy actor; a video is rendered from th
 by a child process (slbo.run.video), because TensorFlow and Mesa's OpenGL cannot share a process."""
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import subprocess
@@ -139,6 +140,12 @@ def render_episode(env_id: str, episode: Episode, video: str, width: int, height
         reason = lines[-1] if lines else f"the renderer exited with code {result.returncode}"
         raise ConfigError(reason[len("error: "):] if reason.startswith("error: ") else reason)
     return result.stdout.strip().splitlines()[-1]
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """A command's run directory or checkpoint and its --config, as `resolve_run` reads them."""
+    parser.add_argument("path", help="a run directory (config.yml + final.npz) or a checkpoint .npz (stage-T.npz)")
+    parser.add_argument("--config", help="the run's config.yml, for a checkpoint file (default: the one beside it)")
 
 
 def resolve_run(path: str, config: Optional[str]) -> Tuple[str, str]:

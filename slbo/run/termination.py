@@ -27,15 +27,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Dict, List, NamedTuple, NoReturn, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from lunzi.config import ConfigError
+from lunzi.config import ArgumentParser, ConfigError
 from slbo.envs import BaseModelBasedEnv
 from slbo.partial_envs import env_class
-from slbo.run.playback import (check_splits_reward, loaded_networks, play_episode, run_checkpoint, terms_summary,
-                               trajectory_terms)
+from slbo.run.playback import (add_run_arguments, check_splits_reward, loaded_networks, play_episode, run_checkpoint,
+                               terms_summary, trajectory_terms)
 from slbo.utils.stats import standard_error
 
 Actor = Callable[[np.ndarray], np.ndarray]
@@ -220,17 +220,14 @@ def check(path: str, config: Optional[str], n_episodes: int, horizons: Sequence[
     return {"real": real, "imagined": imagined, "open_loop": rows}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise ConfigError(f"{message}; usage: python -m slbo.run.termination RUN_DIR|CHECKPOINT.npz "
-                          f"[--config CONFIG.yml] [--episodes N] [--horizons K ...] [--seed S] [--terms]")
+USAGE = ("python -m slbo.run.termination RUN_DIR|CHECKPOINT.npz [--config CONFIG.yml] [--episodes N] "
+         "[--horizons K ...] [--seed S] [--terms]")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m slbo.run.termination",
-                description="Does a run's model end episodes where the real env does?")
-    p.add_argument("path", help="a run directory (config.yml + final.npz) or a checkpoint .npz (stage-T.npz)")
-    p.add_argument("--config", help="the run's config.yml, for a checkpoint file (default: the one beside it)")
+    p = ArgumentParser(prog="python -m slbo.run.termination", usage_line=USAGE,
+                       description="Does a run's model end episodes where the real env does?")
+    add_run_arguments(p)
     p.add_argument("--episodes", type=int, default=20, help="real episodes to play (default: 20)")
     p.add_argument("--horizons", type=int, nargs="+", default=list(DEFAULT_HORIZONS),
                    help=f"open-loop window lengths k (default: {' '.join(map(str, DEFAULT_HORIZONS))})")

@@ -1,0 +1,99 @@
+"""`python -m slbo.run.rollout_error`: how a model's error grows over open-loop steps, measured against
+CartPole's own numpy physics (an exact model, a model with a wrong force, one that blows up) and on
+real run directories."""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+from slbo.partial_envs import env_class
+from slbo.run.playback import play_episode
+from slbo.run.rollout_error import format_table, main, rollout_errors
+from tests.test_play import make_run
+
+HORIZONS = (1, 10, 50, 200)
+
+
+@pytest.fixture(scope="module")
+def cartpole():
+    env = env_class("CartPole")(seed=3)
+    rng = np.random.default_rng(0)
+    episodes = [play_episode(env, lambda s: rng.uniform(-1, 1, (len(s), 1)), 200) for _ in range(3)]
+    return env, episodes
+
+
+def physics(env, force: float):
+    """CartPole's dynamics as a batch model, with the motor's force scaled by `force`."""
+    cls = type(env)
+
+    def predict(states, actions):
+        stepper = cls(seed=0)
+        stepper.FORCE = cls.FORCE * force
+        return np.array([stepper.dynamics(s, env.scale_action(a)) for s, a in zip(states, actions)])
+    return predict
+
+
+def test_an_exact_model_has_no_error_at_any_horizon(cartpole):
+    env, episodes = cartpole
+    rows = rollout_errors(physics(env, 1.0), env, episodes, HORIZONS, stride=50)
+    assert [r["k"] for r in rows] == list(HORIZONS)
+    assert [r["windows"] for r in rows] == [12, 12, 12, 3]  # a window every 50 of 200 steps; k = 200 only from 0
+    for r in rows:
+        assert r["state_error"] == pytest.approx(0, abs=1e-12) and r["lost"] == 0
+        assert r["reward_bias"] == pytest.approx(0, abs=1e-12) and r["reward_error"] == pytest.approx(0, abs=1e-12)
+
+
+def test_a_wrong_force_gives_an_error_that_grows_with_the_horizon(cartpole):
+    env, episodes = cartpole
+    rows = rollout_errors(physics(env, 1.2), env, episodes, HORIZONS, stride=50)
+    errors = [r["state_error"] for r in rows]
+    assert errors[0] > 0 and errors == sorted(errors) and errors[-1] > 10 * errors[0]
+    assert rows[0]["reward_error"] == 0  # CartPole's reward reads the start state: one model step changes none
+    assert rows[-1]["reward_error"] > 0 and rows[-1]["lost"] >= rows[0]["lost"]
+
+
+def test_a_model_that_blows_up_is_lost_without_an_exception(cartpole):
+    env, episodes = cartpole
+    rows = rollout_errors(lambda s, a: s * 1e80, env, episodes, HORIZONS, stride=50)
+    assert rows[0]["state_error"] > 1 and rows[-1]["lost"] == 1.0 and math.isinf(rows[-1]["state_error"])
+    assert "of windows" in format_table(rows, 1.0)[-1]  # rewards that are not finite are counted, not averaged
+
+
+def test_a_horizon_longer_than_every_episode_has_no_windows(cartpole):
+    env, episodes = cartpole
+    rows = rollout_errors(physics(env, 1.0), env, episodes, (5, 500), stride=50)
+    assert rows[1]["windows"] == 0 and math.isnan(rows[1]["state_error"])
+    assert format_table(rows, 1.0)[-1].strip() == "500        0  - (no episode that long)"
+
+
+@pytest.fixture(scope="module")
+def hopper_run(tmp_path_factory):
+    return make_run(tmp_path_factory.mktemp("rollout") / "run", env_id="Hopper")
+
+
+def test_command_line_on_a_run_directory_and_its_checkpoint(hopper_run, capsys):
+    argv = ["--episodes", "2", "--horizons", "1", "5", "--stride", "4", "--seed", "1"]
+    assert main([hopper_run, *argv]) == 0
+    run_out = capsys.readouterr().out
+    assert main([os.path.join(hopper_run, "final.npz"), *argv]) == 0
+    checkpoint_out = capsys.readouterr().out
+    table = run_out.splitlines()[1:]
+    assert [line.split()[0] for line in table[1:]] == ["1", "5"]
+    assert table == checkpoint_out.splitlines()[1:]  # the checkpoint read with the config beside it is the run
+    assert "Hopper" in run_out.splitlines()[0] and "every 4 steps" in run_out.splitlines()[0]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["{run}", "--stride", "0"], "--episodes, --stride and every --horizons value must be >= 1"),
+    (["{run}", "--horizons", "0", "5"], "--episodes, --stride and every --horizons value must be >= 1"),
+    (["{missing}"], "no such run directory or checkpoint"),
+    (["{run}", "--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(hopper_run, tmp_path, capsys, argv, message):
+    paths = {"run": hopper_run, "missing": str(tmp_path / "nothing")}
+    assert main([a.format(**paths) for a in argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
