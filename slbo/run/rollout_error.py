@@ -37,6 +37,11 @@ DEFAULT_HORIZONS = (1, 10, 100, 1000)
 LOST = 1.0  # a state error above this is further from the real state than a random real state is
 
 
+def formula_rewards(env: BaseModelBasedEnv, episode: Episode) -> np.ndarray:
+    """[length]: the rewards the task's formula (`mb_step`) gives the episode's real transitions."""
+    return env.mb_step(episode.states[:-1], env.scale_action(episode.actions), episode.states[1:])[0]
+
+
 def rollout_errors(predict: Predict, env: BaseModelBasedEnv, episodes: Sequence[Episode], horizons: Sequence[int],
                    stride: int) -> List[Dict[str, float]]:
     """Per horizon k (ascending): windows (open-loop windows of k steps inside the episodes, one
@@ -47,9 +52,18 @@ def rollout_errors(predict: Predict, env: BaseModelBasedEnv, episodes: Sequence[
     scale = real_states.std(axis=0)
     varying = scale > 1e-8 * max(1.0, float(np.abs(real_states).max()))
     longest = max(horizons)
-    starts = [(e, t) for e in episodes for t in range(0, len(e.actions), stride)]
-    steps = np.array([min(longest, len(e.actions) - t) for e, t in starts])
-    states = np.array([e.states[t] for e, t in starts], dtype=np.float64)
+    rewards_of = [formula_rewards(env, e) for e in episodes]
+    starts = [(e, rewards, t) for e, rewards in zip(episodes, rewards_of) for t in range(0, len(e.actions), stride)]
+    steps = np.array([min(longest, len(e.actions) - t) for e, _, t in starts])
+    # Each window's real actions, states and rewards, zero-padded to the longest horizon: gathered once.
+    window_actions = np.zeros((len(starts), longest, episodes[0].actions.shape[1]))
+    window_states = np.zeros((len(starts), longest + 1, real_states.shape[1]))
+    window_rewards = np.zeros((len(starts), longest))
+    for i, (e, rewards, t) in enumerate(starts):
+        window_actions[i, :steps[i]] = e.actions[t:t + steps[i]]
+        window_states[i, :steps[i] + 1] = e.states[t:t + steps[i] + 1]
+        window_rewards[i, :steps[i]] = rewards[t:t + steps[i]]
+    states = window_states[:, 0].copy()
     model_rewards, real_rewards = np.zeros(len(starts)), np.zeros(len(starts))
     rows: Dict[int, Dict[str, float]] = {}
     with np.errstate(all="ignore"):  # a model that blows up gives inf or nan: counted as lost
@@ -57,13 +71,10 @@ def rollout_errors(predict: Predict, env: BaseModelBasedEnv, episodes: Sequence[
             active = np.flatnonzero(steps > j)
             if not len(active):
                 break
-            actions = np.array([starts[i][0].actions[starts[i][1] + j] for i in active])
-            real_now = np.array([starts[i][0].states[starts[i][1] + j] for i in active])
-            real_next = np.array([starts[i][0].states[starts[i][1] + j + 1] for i in active])
-            env_actions = env.scale_action(actions)
+            actions, real_next = window_actions[active, j], window_states[active, j + 1]
             predicted = predict(states[active], actions).astype(np.float64)
-            model_rewards[active] += env.mb_step(states[active], env_actions, predicted)[0]
-            real_rewards[active] += env.mb_step(real_now, env_actions, real_next)[0]
+            model_rewards[active] += env.mb_step(states[active], env.scale_action(actions), predicted)[0]
+            real_rewards[active] += window_rewards[active, j]
             states[active] = predicted
             k = j + 1
             if k in horizons:
@@ -110,8 +121,7 @@ def check(path: str, config: Optional[str], n_episodes: int, horizons: Sequence[
         episodes = [play_episode(env, act, max_steps) for _ in range(n_episodes)]
         rows = rollout_errors(nets.model.predict, env, episodes, horizons, stride)
     lengths = np.array([e.length for e in episodes])
-    rewards = np.concatenate([env.mb_step(e.states[:-1], env.scale_action(e.actions), e.states[1:])[0]
-                              for e in episodes])
+    rewards = np.concatenate([formula_rewards(env, e) for e in episodes])
     print(f"{FLAGS.env.id}, {checkpoint}: {n_episodes} real episodes (length {lengths.mean():.0f} mean, "
           f"{lengths.min()}-{lengths.max()}), the policy's sampled actions (seed {seed}); the model started on the "
           f"real state every {stride} steps and fed the real actions (open loop)")
