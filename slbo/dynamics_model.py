@@ -9,6 +9,9 @@ import tensorflow.compat.v1 as tf
 import lunzi.nn as nn
 from slbo.utils.normalizer import Normalizers
 
+NEXT_STATE_CLIP = 100.0  # the published bound on the model's normalised next state, ±
+
+
 
 class StateBounds(nn.Module):
     """Per-coordinate [min, max] of the real states seen so far, as non-trainable variables
@@ -54,8 +57,17 @@ class DynamicsModel(nn.Module):
         state_norm = self.normalizers.state
         inputs = tf.concat([state_norm(states), tf.clip_by_value(actions, -1.0, 1.0)], axis=-1)
         next_states = states + self.normalizers.diff(self.net(inputs), inverse=True)
-        next_states = state_norm(tf.clip_by_value(state_norm(next_states), -100.0, 100.0), inverse=True)
+        next_states = state_norm(tf.clip_by_value(state_norm(next_states), -NEXT_STATE_CLIP, NEXT_STATE_CLIP),
+                                 inverse=True)
         return next_states if self.bounds is None else self.bounds(next_states)
 
     def predict(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         return self.eval("next_states", states=states, actions=actions)
+
+    def at_clip(self, states: np.ndarray) -> np.ndarray:
+        """[N] bool: which of the model's predicted `states` [N, dim_state] have a coordinate at the
+        ±NEXT_STATE_CLIP bound of the normalised state, i.e. set by the clip, not by the network
+        (within 0.1 of it: float32 rounding)."""
+        mean, std, _ = self.normalizers.state.stats()
+        normalised = (states - mean) / np.maximum(std, self.normalizers.state.eps)
+        return np.any(np.abs(normalised) >= NEXT_STATE_CLIP * (1 - 1e-3), axis=-1)

@@ -1,17 +1,23 @@
 """`python -m slbo.run.rollout_error`: how a model's error grows over open-loop steps, measured against
-CartPole's own numpy physics (an exact model, a model with a wrong force, one that blows up) and on
-real run directories."""
+CartPole's own numpy physics (an exact model, a model with a wrong force, one that blows up), a real
+DynamicsModel that drifts into its own clip, and real run directories."""
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from typing import Iterator
 
 import numpy as np
 import pytest
+import tensorflow.compat.v1 as tf
 
+import lunzi.nn as nn
+from slbo.dynamics_model import DynamicsModel
 from slbo.partial_envs import env_class
 from slbo.run.playback import play_episode
 from slbo.run.rollout_error import format_table, main, rollout_errors
+from slbo.utils.normalizer import Normalizers
 from tests.test_play import make_run
 
 HORIZONS = (1, 10, 50, 200)
@@ -44,6 +50,8 @@ def test_an_exact_model_has_no_error_at_any_horizon(cartpole):
     for r in rows:
         assert r["state_error"] == pytest.approx(0, abs=1e-12) and r["lost"] == 0
         assert r["reward_bias"] == pytest.approx(0, abs=1e-12) and r["reward_error"] == pytest.approx(0, abs=1e-12)
+        assert math.isnan(r["at_clip"])  # no clip to test without a model's own
+    assert format_table(rows, 1.0)[1].split()[5] == "-"
 
 
 def test_a_wrong_force_gives_an_error_that_grows_with_the_horizon(cartpole):
@@ -69,6 +77,32 @@ def test_a_horizon_longer_than_every_episode_has_no_windows(cartpole):
     assert format_table(rows, 1.0)[-1].strip() == "500        0  - (no episode that long)"
 
 
+@contextlib.contextmanager
+def drifting_model(states: np.ndarray, drift: float) -> Iterator[DynamicsModel]:
+    """A real DynamicsModel of CartPole, normalised to `states`, whose network predicts nothing, so each
+    step adds the difference normaliser's mean: `drift` standard deviations to the cart's position."""
+    with tf.Graph().as_default(), nn.make_session():
+        normalizers = Normalizers(1, 4)
+        model = DynamicsModel(4, 1, normalizers, [8])
+        tf.get_default_session().run(tf.global_variables_initializer())
+        nn.assign_values(model.net.parameters(), [np.zeros(p.shape.as_list()) for p in model.net.parameters()])
+        nn.assign_values([normalizers.state.op_mean, normalizers.state.op_std], [states.mean(0), states.std(0)])
+        step = drift * states.std(0) * np.array([1.0, 0, 0, 0])
+        nn.assign_values([normalizers.diff.op_mean, normalizers.diff.op_std], [step, np.ones(4)])
+        yield model
+
+
+def test_a_rollout_that_runs_into_the_models_clip_is_counted_at_clip(cartpole):
+    env, episodes = cartpole
+    with drifting_model(np.concatenate([e.states for e in episodes]), drift=5) as model:
+        rows = rollout_errors(model.predict, env, episodes, (1, 10, 50), stride=50, at_clip=model.at_clip)
+    # 5 standard deviations a step: about 50 from the start after 10 steps, the ±100 clip long before 50
+    assert [r["at_clip"] for r in rows] == [0.0, 0.0, 1.0]
+    # one coordinate of four pinned about 100 from the real one: an RMSE of about 100 / √4
+    assert rows[1]["lost"] == 1.0 and rows[2]["state_error"] == pytest.approx(50, rel=0.1)
+    assert format_table(rows, 1.0)[-1].split()[5] == "1.00"
+
+
 @pytest.fixture(scope="module")
 def hopper_run(tmp_path_factory):
     return make_run(tmp_path_factory.mktemp("rollout") / "run", env_id="Hopper")
@@ -81,7 +115,7 @@ def test_command_line_on_a_run_directory_and_its_checkpoint(hopper_run, capsys):
     assert main([os.path.join(hopper_run, "final.npz"), *argv]) == 0
     checkpoint_out = capsys.readouterr().out
     table = run_out.splitlines()[1:]
-    assert [line.split()[0] for line in table[1:]] == ["1", "5"]
+    assert [line.split()[0] for line in table[1:]] == ["1", "5"] and "at clip" in table[0]
     assert table == checkpoint_out.splitlines()[1:]  # the checkpoint read with the config beside it is the run
     assert "Hopper" in run_out.splitlines()[0] and "every 4 steps" in run_out.splitlines()[0]
 

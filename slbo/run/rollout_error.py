@@ -13,6 +13,9 @@ windows:
                 (constant coordinates left out). About 1 is as far off as the average real state
                 is from a random one; more is a state outside what the policy visits;
   lost          the share of windows whose state error exceeds 1 (or is not finite);
+  at clip       the share of windows whose model state has a coordinate pinned at the model's own
+                bound on its normalised prediction (±100 standard deviations of the real states it
+                was trained on): a rollout that ran there stays there, whatever the actions;
   reward        the mean per step of (the rewards the env's formula gives the model's k states −
                 those it gives the real ones), and of its absolute value; the same formula on both
                 sides (`mb_step`), so the difference is the model's alone.
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -43,11 +46,12 @@ def formula_rewards(env: BaseModelBasedEnv, episode: Episode) -> np.ndarray:
 
 
 def rollout_errors(predict: Predict, env: BaseModelBasedEnv, episodes: Sequence[Episode], horizons: Sequence[int],
-                   stride: int) -> List[Dict[str, float]]:
+                   stride: int, at_clip: Optional[Callable[[np.ndarray], np.ndarray]] = None) -> List[Dict[str, float]]:
     """Per horizon k (ascending): windows (open-loop windows of k steps inside the episodes, one
     starting every `stride` steps), state_error (median and 90th percentile), lost (share above
-    LOST), reward_bias and reward_error (mean per step, model − real). Horizons longer than every
-    episode get windows 0 and nan."""
+    LOST), at_clip (share of the model's states for which `at_clip` is true; nan without it),
+    reward_bias and reward_error (mean per step, model − real). Horizons longer than every episode
+    get windows 0 and nan."""
     real_states = np.concatenate([e.states for e in episodes])
     scale = real_states.std(axis=0)
     varying = scale > 1e-8 * max(1.0, float(np.abs(real_states).max()))
@@ -85,25 +89,28 @@ def rollout_errors(predict: Predict, env: BaseModelBasedEnv, episodes: Sequence[
                 rows[k] = {"windows": len(active), "state_error": float(np.median(error)),
                            "state_error_90": float(np.percentile(error, 90)),
                            "lost": float(np.mean(error > LOST)),
+                           "at_clip": float(np.mean(at_clip(predicted))) if at_clip else float("nan"),
                            "reward_bias": float(np.mean(difference[finite])) if finite.any() else float("nan"),
                            "reward_error": float(np.mean(np.abs(difference[finite]))) if finite.any() else float("nan"),
                            "reward_not_finite": float(np.mean(~finite))}
     empty = {"windows": 0, "state_error": float("nan"), "state_error_90": float("nan"), "lost": float("nan"),
+             "at_clip": float("nan"),
              "reward_bias": float("nan"), "reward_error": float("nan"), "reward_not_finite": float("nan")}
     return [{"k": k, **rows.get(k, empty)} for k in sorted(horizons)]
 
 
 def format_table(rows: Sequence[Dict[str, float]], reward_scale: float) -> List[str]:
     """The table `check` prints; `reward_scale` is the real episodes' mean |reward| per step."""
-    lines = [f"     k  windows  state error: median (90th pct)  lost (> {LOST:g})  reward per step, model - real: "
+    lines = [f"     k  windows  state error: median (90th pct)  lost (> {LOST:g})  at clip  reward per step, model - real: "
              f"mean, mean |.| (/ real mean |reward| per step, {reward_scale:.3g})"]
     for r in rows:
         if not r["windows"]:
             lines.append(f"  {r['k']:4d}        0  - (no episode that long)")
             continue
         relative = r["reward_error"] / reward_scale if reward_scale > 0 else float("nan")
+        at_clip = "-" if np.isnan(r["at_clip"]) else f"{r['at_clip']:.2f}"
         lines.append(f"  {r['k']:4d}  {r['windows']:7d}  {r['state_error']:>14.3g} ({r['state_error_90']:.3g})"
-                     f"{r['lost']:>19.2f}  {r['reward_bias']:+.3g}, {r['reward_error']:.3g} ({relative:.2g}x)"
+                     f"{r['lost']:>19.2f}  {at_clip:>7}  {r['reward_bias']:+.3g}, {r['reward_error']:.3g} ({relative:.2g}x)"
                      + (f"; not finite in {r['reward_not_finite']:.0%} of windows" if r["reward_not_finite"] else ""))
     return lines
 
@@ -119,7 +126,7 @@ def check(path: str, config: Optional[str], n_episodes: int, horizons: Sequence[
     with loaded_networks(FLAGS, checkpoint, env, seed, ("policy", "model")) as nets:
         act = nets.policy.actor(False, rng)
         episodes = [play_episode(env, act, max_steps) for _ in range(n_episodes)]
-        rows = rollout_errors(nets.model.predict, env, episodes, horizons, stride)
+        rows = rollout_errors(nets.model.predict, env, episodes, horizons, stride, nets.model.at_clip)
     lengths = np.array([e.length for e in episodes])
     rewards = np.concatenate([formula_rewards(env, e) for e in episodes])
     print(f"{FLAGS.env.id}, {checkpoint}: {n_episodes} real episodes (length {lengths.mean():.0f} mean, "
