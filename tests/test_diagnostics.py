@@ -170,10 +170,13 @@ def test_tiny_run_logs_finite_diagnostics_and_the_same_run_without_them_is_bit_i
     expected = {"stage", "return_real", "return_imagined", "return_gap", "return_ratio", "reward_error",
                 "reward_bias", "va_error_vfn", "vfn_std", "n_value_states", "value_scale", "vfn_bias", "vfn_rmse",
                 "vreal_bias", "vreal_rmse", "va_error_vreal", "vreal_std",
-                *(f"model_{kind}_{g}" for kind in ("rmse", "nrmse") for g in groups)}
+                *(f"model_{kind}_{g}" for kind in ("rmse", "nrmse") for g in groups),
+                # 100-step episodes: open-loop windows of 10 and 100 steps, none of 1000
+                *(f"rollout_{kind}_{k}" for kind in ("error", "at_clip") for k in (10, 100))}
     for record in records:
         assert set(record) == expected
         assert all(math.isfinite(value) for value in record.values())
+        assert 0 < record["rollout_error_10"] and all(0 <= record[f"rollout_at_clip_{k}"] <= 1 for k in (10, 100))
     stages = {m["stage"]: m for m in metric_records(on, "stage") + metric_records(on, "final")}
     assert [r["return_real"] for r in records] == [stages[t]["return mean Real Env"] for t in (1, 2)]
     assert [r["return_imagined"] for r in records] == [stages[t]["return mean Virt Env"] for t in (1, 2)]

@@ -13,10 +13,11 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import lunzi.nn as nn
+from lunzi.dataset import gen_dtype
 from slbo.dynamics_model import DynamicsModel
 from slbo.partial_envs import env_class
 from slbo.run.playback import play_episode
-from slbo.run.rollout_error import format_table, main, rollout_errors
+from slbo.run.rollout_error import drift_metrics, format_table, main, rollout_errors
 from slbo.utils.normalizer import Normalizers
 from tests.test_play import make_run
 
@@ -101,6 +102,30 @@ def test_a_rollout_that_runs_into_the_models_clip_is_counted_at_clip(cartpole):
     # one coordinate of four pinned about 100 from the real one: an RMSE of about 100 / √4
     assert rows[1]["lost"] == 1.0 and rows[2]["state_error"] == pytest.approx(50, rel=0.1)
     assert format_table(rows, 1.0)[-1].split()[5] == "1.00"
+
+
+def as_samples(episodes) -> np.recarray:
+    """[T, n_envs] samples as a Runner collects them, one episode per env, ended by its termination
+    or its time limit; a shorter episode's column is zero after its end."""
+    length = max(e.length for e in episodes)
+    data = np.zeros((length, len(episodes)), dtype=gen_dtype(4, 1)).view(np.recarray)
+    for j, e in enumerate(episodes):
+        for i in range(e.length):
+            last = i == e.length - 1
+            data[i, j] = (e.states[i], e.actions[i], e.states[i + 1], 1.0, last and e.terminated, last and not e.terminated)
+    return data
+
+
+def test_the_per_stage_form_measures_the_episodes_that_end_inside_the_samples(cartpole):
+    env, episodes = cartpole
+    data = as_samples(episodes)
+    exact = drift_metrics(physics(env, 1.0), env, data)
+    assert exact == {"rollout_error_10": 0.0, "rollout_error_100": 0.0}  # no clip given; no 1000-step episode
+    with drifting_model(np.concatenate([e.states for e in episodes]), drift=5) as model:
+        drifting = drift_metrics(model.predict, env, data, model.at_clip)
+    assert drifting["rollout_at_clip_10"] == 0.0 and drifting["rollout_at_clip_100"] == 1.0
+    assert drifting["rollout_error_100"] > drifting["rollout_error_10"] > 1
+    assert drift_metrics(physics(env, 1.0), env, data[:3]) == {}  # no episode ends in 3 steps
 
 
 @pytest.fixture(scope="module")

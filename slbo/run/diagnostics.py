@@ -8,7 +8,9 @@ TRPO value function that evaluation just measured:
   - TRPO's V against discounted returns-to-go of those real trajectories;
   - the value-aware error |V(s') − V(ŝ')| with TRPO's V and with a V fitted on real returns;
   - on tasks whose episodes end by termination, whether the model reproduces the real falls open
-    loop from 1 and 10 steps before them (slbo/run/termination.py).
+    loop from 1 and 10 steps before them (slbo/run/termination.py);
+  - how far the model drifts open loop over 10, 100 and 1000 steps under the real actions, and how
+    often it ends pinned at its own clip (slbo/run/rollout_error.py).
 
 The evaluation's real episodes are the held-out set: the model never trains on them (it trains on
 the collected train set), and they are exactly the current policy's state distribution, which its
@@ -35,6 +37,7 @@ from slbo.dynamics_model import DynamicsModel
 from slbo.envs import BaseModelBasedEnv, ObservationLayout
 from slbo.networks import VFN_HIDDEN_SIZES
 from slbo.partial_envs import env_class
+from slbo.run.rollout_error import drift_metrics
 from slbo.run.termination import fall_metrics
 from slbo.utils.normalizer import Normalizers
 from slbo.utils.tf_utils import get_tf_config
@@ -158,6 +161,7 @@ class Diagnostics:
         flat_next, flat_predicted = (x.reshape(-1, x.shape[-1]) for x in (held_out.next_state, predicted))
         metrics.update(value_aware_errors("vfn", self.vfn.get_values, flat_next, flat_predicted))
         metrics.update(fall_metrics(self.model.predict, self.env, held_out))
+        metrics.update(drift_metrics(self.model.predict, self.env, held_out, self.model.at_clip))
 
         fit_returns, fit_full = returns_to_go(fit.reward, fit.done, fit.timeout, self.gamma)
         returns, full = returns_to_go(held_out.reward, held_out.done, held_out.timeout, self.gamma)

@@ -34,9 +34,10 @@ from lunzi.config import ArgumentParser, ConfigError
 from slbo.envs import BaseModelBasedEnv
 from slbo.partial_envs import env_class
 from slbo.run.playback import Episode, add_run_arguments, loaded_networks, play_episode, run_checkpoint
-from slbo.run.termination import Predict
+from slbo.run.termination import Predict, episodes_in_samples
 
 DEFAULT_HORIZONS = (1, 10, 100, 1000)
+STAGE_HORIZONS = (10, 100, 1000)  # the per-stage form (slbo/run/diagnostics.py): one step is model_nrmse_all
 LOST = 1.0  # a state error above this is further from the real state than a random real state is
 
 
@@ -97,6 +98,25 @@ def rollout_errors(predict: Predict, env: BaseModelBasedEnv, episodes: Sequence[
              "at_clip": float("nan"),
              "reward_bias": float("nan"), "reward_error": float("nan"), "reward_not_finite": float("nan")}
     return [{"k": k, **rows.get(k, empty)} for k in sorted(horizons)]
+
+
+def drift_metrics(predict: Predict, env: BaseModelBasedEnv, data: np.recarray,
+                  at_clip: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+                  horizons: Sequence[int] = STAGE_HORIZONS, stride: int = 50) -> Dict[str, float]:
+    """The per-stage form of the check, on [T, n_envs] real samples (their episodes that end inside
+    them): per horizon k that has windows, rollout_error_<k> (the median state error) and
+    rollout_at_clip_<k> (the share of windows pinned at the model's clip, with `at_clip`). {} when no
+    episode ends inside the samples."""
+    episodes = episodes_in_samples(data)
+    if not episodes:
+        return {}
+    metrics: Dict[str, float] = {}
+    for row in rollout_errors(predict, env, episodes, horizons, stride, at_clip):
+        if row["windows"]:
+            metrics[f"rollout_error_{row['k']}"] = row["state_error"]
+            if at_clip:
+                metrics[f"rollout_at_clip_{row['k']}"] = row["at_clip"]
+    return metrics
 
 
 def format_table(rows: Sequence[Dict[str, float]], reward_scale: float) -> List[str]:
