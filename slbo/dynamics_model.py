@@ -12,7 +12,6 @@ from slbo.utils.normalizer import Normalizers
 NEXT_STATE_CLIP = 100.0  # the published bound on the model's normalised next state, ±
 
 
-
 class StateBounds(nn.Module):
     """Per-coordinate [min, max] of the real states seen so far, as non-trainable variables
     (so checkpoints carry them); ±inf, i.e. no bound, until the first update."""
