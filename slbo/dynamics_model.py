@@ -63,10 +63,17 @@ class DynamicsModel(nn.Module):
     def predict(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         return self.eval("next_states", states=states, actions=actions)
 
-    def at_clip(self, states: np.ndarray) -> np.ndarray:
-        """[N] bool: which of the model's predicted `states` [N, dim_state] have a coordinate at the
-        ±NEXT_STATE_CLIP bound of the normalised state, i.e. set by the clip, not by the network
-        (within 0.1 of it: float32 rounding)."""
+    def normalise(self, states: np.ndarray) -> np.ndarray:
+        """`states` [.., dim_state] in the units of the model's clip: the state normaliser's, in numpy."""
         mean, std, _ = self.normalizers.state.stats()
-        normalised = (states - mean) / np.maximum(std, self.normalizers.state.eps)
-        return np.any(np.abs(normalised) >= NEXT_STATE_CLIP * (1 - 1e-3), axis=-1)
+        return (states - mean) / np.maximum(std, self.normalizers.state.eps)
+
+    def clipped_coordinates(self, states: np.ndarray) -> np.ndarray:
+        """[.., dim_state] bool: the coordinates of the model's predicted `states` at the ±NEXT_STATE_CLIP
+        bound of the normalised state, i.e. set by the clip, not by the network (within 0.1 of it:
+        float32 rounding)."""
+        return np.abs(self.normalise(states)) >= NEXT_STATE_CLIP * (1 - 1e-3)
+
+    def at_clip(self, states: np.ndarray) -> np.ndarray:
+        """[N] bool: which of the predicted `states` [N, dim_state] have a coordinate at the clip."""
+        return self.clipped_coordinates(states).any(axis=-1)

@@ -19,51 +19,43 @@ Vectors longer than 24 coordinates are left out; the counts are printed for ever
 from __future__ import annotations
 
 import sys
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from lunzi.config import ArgumentParser, ConfigError
-from slbo.dynamics_model import NEXT_STATE_CLIP, DynamicsModel
+from slbo.dynamics_model import NEXT_STATE_CLIP
 from slbo.envs import BaseModelBasedEnv
 from slbo.partial_envs import env_class
 from slbo.run.playback import Episode, add_run_arguments, loaded_networks, play_episode, run_checkpoint
+from slbo.run.termination import Predict
 
-Predict = Callable[[np.ndarray, np.ndarray], np.ndarray]  # states [N, ds], actions [N, da] -> next states
 HELD = (-1.0, 0.0, 1.0)
 PRINTED_DIMS = 24
 
 
-def normalised(model: DynamicsModel, states: np.ndarray) -> np.ndarray:
-    """`states` in the model's normalised units, the units of its ±NEXT_STATE_CLIP clip."""
-    mean, std, _ = model.normalizers.state.stats()
-    return (states - mean) / np.maximum(std, model.normalizers.state.eps)
-
-
-def open_loop(predict: Predict, start: np.ndarray, actions: np.ndarray) -> np.ndarray:
-    """The model's state after feeding it `actions` [T, da] from `start` [ds], one step at a time."""
-    state = start[None]
-    for action in actions:
-        state = predict(state, action[None])
-    return state[0]
+def open_loop_ends(predict: Predict, episodes: Sequence[Episode]) -> np.ndarray:
+    """[n, ds]: the model's state after each episode's real actions, fed from its first state (open
+    loop); all episodes stepped together, each stopping at its own length."""
+    states = np.array([e.states[0] for e in episodes], dtype=np.float64)
+    lengths = np.array([e.length for e in episodes])
+    for j in range(lengths.max()):
+        active = np.flatnonzero(lengths > j)
+        states[active] = predict(states[active], np.array([episodes[i].actions[j] for i in active]))
+    return states
 
 
 def held(env: BaseModelBasedEnv, predict: Predict, action: np.ndarray, steps: int) -> Tuple[np.ndarray, np.ndarray, int]:
     """(real end state, model end state, steps taken): `action` held from one reset state on the real
     env and through the model, for as many steps as the real episode lasted (at most `steps`)."""
     episode = play_episode(env, lambda s: np.broadcast_to(action, (len(s), len(action))), steps)
-    return episode.states[-1], open_loop(predict, episode.states[0], episode.actions), episode.length
+    return episode.states[-1], open_loop_ends(predict, [episode])[0], episode.length
 
 
 def full_stroke(episodes: Sequence[Episode]) -> float:
     """The share of the episodes' steps on which every action is at or beyond the bound (|a| >= 1)."""
     actions = np.concatenate([e.actions for e in episodes])
     return float(np.mean(np.all(np.abs(actions) >= 1.0, axis=1)))
-
-
-def clipped(z: np.ndarray) -> np.ndarray:
-    """[..] the number of coordinates of normalised states `z` [.., ds] at the clip."""
-    return np.sum(np.abs(z) >= NEXT_STATE_CLIP * (1 - 1e-3), axis=-1)
 
 
 def vector(z: np.ndarray) -> str:
@@ -82,16 +74,16 @@ def check(path: str, config: Optional[str], steps: int, n_episodes: int, seed: i
         model = nets.model
         for value in HELD:
             real, imagined, taken = held(env, model.predict, np.full(dim_action, value), steps)
-            z_real, z_model = normalised(model, real), normalised(model, imagined)
-            line = (f"action held at {value:+g} for {taken} steps: real {clipped(z_real)} coordinates at the clip, "
-                    f"model {clipped(z_model)}")
-            if len(z_real) <= PRINTED_DIMS:
-                line += f"\n  real  {vector(z_real)}\n  model {vector(z_model)}"
+            n_real, n_model = model.clipped_coordinates(np.array([real, imagined])).sum(axis=-1)
+            line = (f"action held at {value:+g} for {taken} steps: real {n_real} coordinates at the clip, "
+                    f"model {n_model}")
+            if len(real) <= PRINTED_DIMS:
+                line += f"\n  real  {vector(model.normalise(real))}\n  model {vector(model.normalise(imagined))}"
             lines.append(line)
         act = nets.policy.actor(False, rng)
         episodes = [play_episode(env, act, FLAGS.runner.max_steps) for _ in range(n_episodes)]
-        ends = normalised(model, np.array([open_loop(model.predict, e.states[0], e.actions) for e in episodes]))
-    at_clip = clipped(ends) > 0
+        imagined_ends = open_loop_ends(model.predict, episodes)
+        at_clip, ends = model.at_clip(imagined_ends), model.normalise(imagined_ends)
     lines.append(f"policy ({n_episodes} episodes, sampled actions, seed {seed}): every action at full stroke on "
                  f"{full_stroke(episodes):.0%} of its steps; open loop under each episode's actions the model ends "
                  f"at the clip in {int(at_clip.sum())} of {n_episodes}")
