@@ -23,7 +23,8 @@ stage), the median real and imagined return, their gap, the reward bias and the 
 (docs/DIAGNOSTICS.md), and the median count of episodes that ended in an evaluation, real and imagined
 (from the evaluation log lines) — whether a policy exploits its model, read across runs. On tasks with
 termination also the median share of real falls the model reproduces from 10 steps back, and its false
-alarms (columns shown when some run logged them).
+alarms, and on runs that logged it the model's open-loop drift over k steps (state error and share of
+windows at the model's clip, at each k some run logged) — columns shown when some run logged them.
 
 `--baseline slbo` compares every other variant with that one seed by seed: in each environment and
 column, over the seeds both have, the variant's return minus the baseline's — mean ± standard error
@@ -656,6 +657,19 @@ LATE_METRICS = (("return_real", "real return"), ("return_imagined", "imagined re
 # of the 10 steps before those where it ends the episode; columns only when some run has them.
 FALL_METRICS = (("fall_recall_10", "falls reproduced from 10 steps back"),
                 ("fall_false_alarm_10", "false alarms, 10 steps"))
+# The model's open-loop drift over k steps (rollout_error_<k>, rollout_at_clip_<k>): columns for the k the runs
+# logged, read from their records (runs made before these metrics existed have none).
+DRIFT_METRIC = re.compile(r"rollout_(error|at_clip)_(\d+)")
+
+
+def _drift_order(key: str) -> Tuple[int, int]:
+    kind, k = DRIFT_METRIC.fullmatch(key).groups()
+    return int(k), kind == "at_clip"
+
+
+def _drift_label(key: str) -> str:
+    kind, k = DRIFT_METRIC.fullmatch(key).groups()
+    return f"open-loop error, {k} steps" if kind == "error" else f"at the clip, {k} steps"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -687,7 +701,9 @@ def late_diagnostics(run: RunLog) -> Optional[LateDiagnostics]:
     first = math.ceil(last / 2)
     stages = [stage for stage in sorted(by_stage) if stage >= first]
     span = [by_stage[stage] for stage in stages]
-    medians = {key: _median([_number(m.get(key)) for m in span]) for key, _ in LATE_METRICS + FALL_METRICS}
+    drift = sorted({key for m in span for key in m if DRIFT_METRIC.fullmatch(key)}, key=_drift_order)
+    medians = {key: _median([_number(m.get(key)) for m in span])
+               for key in [key for key, _ in LATE_METRICS + FALL_METRICS] + drift}
     nrmse = [v for v in (_number(m.get("model_nrmse_all")) for m in span) if math.isfinite(v)]
     counts = [run.episodes.get(stage, {}) for stage in stages]
     episodes = tuple(_median([float(c.get(name, "nan")) for c in counts]) for name in ("Real Env", "Virt Env"))
@@ -707,18 +723,26 @@ def _episodes_text(episodes: Tuple[float, float]) -> str:
 def _late_text(key: str, value: float) -> str:
     if math.isnan(value):
         return "–"
-    if key in dict(FALL_METRICS):
+    if key in dict(FALL_METRICS) or key.startswith("rollout_at_clip_"):
         return f"{value:.0%}"
+    if key.startswith("rollout_error_"):
+        return f"{value:.3g}"
     return format(value, {"model_nrmse_all": ".2f", "reward_bias": ".3g"}.get(key, ".1f"))
+
+
+def drift_keys(late: Sequence[LateDiagnostics]) -> List[str]:
+    """The rollout-drift metrics some run logged, by horizon."""
+    return sorted({key for d in late for key in d.medians if DRIFT_METRIC.fullmatch(key)}, key=_drift_order)
 
 
 def diagnostics_markdown(late: Sequence[LateDiagnostics], without: Sequence[RunLog]) -> str:
     """Per run the medians over its second half, and per environment and variant with several seeds their mean."""
     keys = [key for key, _ in LATE_METRICS if key != "model_nrmse_all"]
     falls = [key for key, _ in FALL_METRICS if any(math.isfinite(d.medians[key]) for d in late)]
+    drift = drift_keys(late)
     header = (["environment", "variant", "seed", "stages (records)"] + [dict(LATE_METRICS)[k] for k in keys]
               + ["one-step NRMSE: median (range)", "episodes ended: real / imagined"]
-              + [dict(FALL_METRICS)[k] for k in falls])
+              + [dict(FALL_METRICS)[k] for k in falls] + [_drift_label(k) for k in drift])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     groups: Dict[Tuple[str, str], List[LateDiagnostics]] = {}
     for d in late:
@@ -733,17 +757,19 @@ def diagnostics_markdown(late: Sequence[LateDiagnostics], without: Sequence[RunL
                                             f"{d.first_stage}–{d.last_stage} ({d.records})"]
                                            + [_late_text(k, d.medians[k]) for k in keys]
                                            + [nrmse, _episodes_text(d.episodes)]
-                                           + [_late_text(k, d.medians[k]) for k in falls]) + " |")
+                                           + [_late_text(k, d.medians.get(k, math.nan)) for k in falls + drift])
+                         + " |")
         if len(group) > 1:
             means = {key: float(np.mean([d.medians[key] for d in group])) for key, _ in LATE_METRICS}
             # a seed whose second half logged no fall has no recall; the mean is over the seeds that did
-            means.update({key: _mean_finite([d.medians[key] for d in group]) for key, _ in FALL_METRICS})
+            means.update({key: _mean_finite([d.medians.get(key, math.nan) for d in group])
+                          for key in [key for key, _ in FALL_METRICS] + drift})
             lines.append("| " + " | ".join([env, variant, f"mean of {len(group)}", ""]
                                            + [_late_text(k, means[k]) for k in keys]
                                            + [_late_text("model_nrmse_all", means["model_nrmse_all"]),
                                               _episodes_text(tuple(float(np.mean([d.episodes[i] for d in group]))
                                                                    for i in (0, 1)))]
-                                           + [_late_text(k, means[k]) for k in falls]) + " |")
+                                           + [_late_text(k, means[k]) for k in falls + drift]) + " |")
     text = ("\n## Model diagnostics, second half of each run\n\nPer run, over its diagnostics records from the "
             "middle stage to the last (stages 10–20 of a 20-stage run), the median of: the evaluated policy's real "
             "and imagined return and their difference (an imagined return far above the real one is a policy "
@@ -757,6 +783,10 @@ def diagnostics_markdown(late: Sequence[LateDiagnostics], without: Sequence[RunL
                "on the real state 10 steps before and fed the real actions, and the share of the 10 steps before "
                "those where it ends an episode the real robot survived (`fall_recall_10`, `fall_false_alarm_10`; "
                "– where a run logged none)." if falls else "")
+            + (" Then the model's drift over a rollout: started on the held-out real states every 50 steps and "
+               "fed the real actions for k steps, the median state error (each coordinate over its real std; about "
+               "1 = as far off as a random real state) and the share of windows ending pinned at the model's clip "
+               "(`rollout_error_<k>`, `rollout_at_clip_<k>`)." if drift else "")
             + " Rows \"mean of n\" average the seeds' medians.\n\n"
             + "\n".join(lines) + "\n")
     if without:
@@ -766,18 +796,20 @@ def diagnostics_markdown(late: Sequence[LateDiagnostics], without: Sequence[RunL
 
 
 def write_diagnostics_csv(late: Sequence[LateDiagnostics], path: str) -> None:
+    drift = drift_keys(late)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["env", "variant", "seed", "run", "first_stage", "last_stage", "records"]
                         + [key for key, _ in LATE_METRICS] + ["model_nrmse_all_min", "model_nrmse_all_max",
                                                               "episodes_real", "episodes_imagined"]
-                        + [key for key, _ in FALL_METRICS])
+                        + [key for key, _ in FALL_METRICS] + drift)
         for d in late:
             writer.writerow([d.run.env, d.run.variant, d.run.flags.get("seed"),
                              os.path.basename(os.path.normpath(d.run.log_dir)), d.first_stage, d.last_stage,
                              d.records] + ["" if math.isnan(x) else repr(x)
                                            for x in [*(d.medians[k] for k, _ in LATE_METRICS), *d.nrmse_range,
-                                                     *d.episodes, *(d.medians[k] for k, _ in FALL_METRICS)]])
+                                                     *d.episodes, *(d.medians[k] for k, _ in FALL_METRICS),
+                                                     *(d.medians.get(k, math.nan) for k in drift)]])
 
 
 def plot_curves(runs: Sequence[RunLog], path: Optional[str] = None,

@@ -12,7 +12,7 @@ import tensorflow.compat.v1 as tf
 
 import lunzi.nn as nn
 from slbo.partial_envs import make_env
-from slbo.report import late_diagnostics, load_run
+from slbo.report import drift_keys, late_diagnostics, load_run
 from slbo.run.diagnostics import Diagnostics, layout_groups, model_errors, reward_errors
 from slbo.v_function.real_value import RealValueFit, return_horizon, returns_to_go
 from slbo.utils.flags import parse_flags
@@ -186,6 +186,9 @@ def test_tiny_run_logs_finite_diagnostics_and_the_same_run_without_them_is_bit_i
     assert run.episodes == {t: {"Real Env": 4, "Virt Env": 4} for t in (0, 1, 2)}
     late = late_diagnostics(run)
     assert (late.first_stage, late.last_stage, late.records, late.episodes) == (1, 2, 2, (4.0, 4.0))
+    # and the rollout drift each stage logged, at the horizons it had windows for
+    assert drift_keys([late]) == [f"rollout_{kind}_{k}" for k in (10, 100) for kind in ("error", "at_clip")]
+    assert late.medians["rollout_error_100"] == float(np.median([r["rollout_error_100"] for r in records]))
     wandb_files = glob.glob(os.path.join(on, "wandb", "offline-run-*", "run-*.wandb"))
     assert len(wandb_files) == 1
     with open(wandb_files[0], "rb") as f:

@@ -728,6 +728,38 @@ def test_diagnostics_section_gives_the_fall_recall_of_runs_on_tasks_with_termina
     assert lines[2].startswith("| FixedWalker | slbo | mean of 2 |") and lines[2].endswith("| 50% | 10% |")
 
 
+def test_diagnostics_section_gives_the_open_loop_drift_at_the_horizons_the_runs_logged(tmp_path):
+    top = tmp_path / "sweep"
+    curve = [(s * 1000, float(s)) for s in range(7)]
+    # seed 1 logged the drift at 10 and 1000 steps (its episodes long enough for both), seed 2 at 10 only;
+    # seed 3 is older than these metrics
+    seed1 = [{**diagnosed(s, 1.0, 0.1), "rollout_error_10": 0.1 * s, "rollout_at_clip_10": 0.0,
+              "rollout_error_1000": 100.0 * s, "rollout_at_clip_1000": 0.25 * (s > 3)} for s in range(1, 7)]
+    seed2 = [{**diagnosed(s, 1.0, 0.1), "rollout_error_10": 0.5, "rollout_at_clip_10": 0.0} for s in range(1, 7)]
+    for seed, records in ((1, seed1), (2, seed2), (3, [diagnosed(s, 1.0, 0.1) for s in range(1, 7)])):
+        write_run(str(top / f"slbo_seed{seed}"), "slbo", "FixedSwimmer", seed, curve, (7000, 7.0),
+                  diagnostics=records)
+    result = report([top, "--diagnostics"])
+    assert result.returncode == 0, result.stderr
+    with open(top / "diagnostics.csv") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames[-4:] == ["rollout_error_10", "rollout_at_clip_10", "rollout_error_1000",
+                                          "rollout_at_clip_1000"]
+        rows = {r["seed"]: r for r in reader}
+    assert float(rows["1"]["rollout_error_1000"]) == pytest.approx(450.0)  # median of 300, 400, 500, 600 (3-6)
+    assert float(rows["1"]["rollout_at_clip_1000"]) == pytest.approx(0.25)
+    assert float(rows["2"]["rollout_error_10"]) == 0.5 and rows["2"]["rollout_error_1000"] == ""
+    assert rows["3"]["rollout_error_10"] == ""
+    section = (top / "report.md").read_text().split("## Model diagnostics")[1].split("\n## ")[0]
+    assert ("| open-loop error, 10 steps | at the clip, 10 steps | open-loop error, 1000 steps "
+            "| at the clip, 1000 steps |") in section
+    lines = [line for line in section.splitlines() if line.startswith("| FixedSwimmer")]
+    assert lines[0].endswith("| 0.45 | 0% | 450 | 25% |") and lines[1].endswith("| 0.5 | 0% | – | – |")
+    assert lines[2].endswith("| – | – | – | – |")
+    # the mean of the seeds that logged each
+    assert lines[3].startswith("| FixedSwimmer | slbo | mean of 3 |") and lines[3].endswith("| 0.475 | 0% | 450 | 25% |")
+
+
 def test_episode_counts_averaged_over_seeds_print_one_decimal():
     from slbo.report import _episodes_text
     assert _episodes_text((91 / 3, 58 / 3)) == "30.3 / 19.3"
