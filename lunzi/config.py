@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import math
 import os
+import sys
 import typing
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -206,6 +208,20 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> typing.NoReturn:
         raise ConfigError(f"{message}; usage: {self.usage_line}")
+
+
+def command(main: Callable[..., None]) -> Callable[..., int]:
+    """A command's main function, returning its exit code: 0, or 2 with one line "error: ..." on stderr
+    when it raised ConfigError (bad input)."""
+    @functools.wraps(main)
+    def run(*args: Any, **kwargs: Any) -> int:
+        try:
+            main(*args, **kwargs)
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        return 0
+    return run
 
 
 def load_yaml(path: str) -> Dict[str, Any]:

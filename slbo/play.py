@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Optional, Sequence
 
-from lunzi.config import ArgumentParser, ConfigError
+from lunzi.config import ArgumentParser, ConfigError, command
 from slbo.run.headless_gl import choose_gl_backend
 
 
@@ -63,22 +63,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    try:
-        args = parser().parse_args(argv)
-        if args.episodes < 1 or args.frames < 0 or args.seed < 0:
-            raise ConfigError(f"--episodes must be >= 1, --frames and --seed >= 0; got {args.episodes}, "
-                              f"{args.frames}, {args.seed}")
-        if args.video:
-            check_video_args(args.video, args.width, args.height)
-            choose_gl_backend()  # before anything imports mujoco
-        from slbo.run.playback import play
-        play(args.path, args.config, args.episodes, args.deterministic, args.seed, args.video, args.width,
-             args.height, args.frames, args.motion, args.terms)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+@command
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parser().parse_args(argv)
+    if args.episodes < 1 or args.frames < 0 or args.seed < 0:
+        raise ConfigError(f"--episodes must be >= 1, --frames and --seed >= 0; got {args.episodes}, "
+                          f"{args.frames}, {args.seed}")
+    if args.video:
+        check_video_args(args.video, args.width, args.height)
+        choose_gl_backend()  # before anything imports mujoco
+    from slbo.run.playback import play
+    play(args.path, args.config, args.episodes, args.deterministic, args.seed, args.video, args.width,
+         args.height, args.frames, args.motion, args.terms)
 
 
 if __name__ == "__main__":

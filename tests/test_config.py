@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from lunzi.config import ConfigError
+from lunzi.config import ConfigError, command
 from slbo.utils.flags import parse_flags
 from tests.conftest import ROOT, run_main
 
@@ -129,3 +129,22 @@ def test_flags_added_after_a_run_started_keep_it_resumable():
     changed = parse_flags(["-c", VA, "-s", "log_dir=/tmp/x", "model.clip_to_data=true"])
     assert config_differences(changed, saved) == ["model.clip_to_data: False -> True"]
 
+
+
+def test_a_command_returns_0_or_2_with_one_line_for_bad_input(capsys):
+    @command
+    def main(value: int) -> None:
+        """What `value` does."""
+        if value < 0:
+            raise ConfigError(f"value must be >= 0, got {value}")
+        if value == 0:
+            raise ZeroDivisionError("a defect, not bad input")
+        print(f"ok {value}")
+
+    assert main(3) == 0 and capsys.readouterr().out == "ok 3\n"
+    assert main(-1) == 2
+    captured = capsys.readouterr()
+    assert captured.err == "error: value must be >= 0, got -1\n" and captured.out == ""
+    with pytest.raises(ZeroDivisionError):  # anything else is not the user's input: its traceback stays
+        main(0)
+    assert main.__doc__ == "What `value` does."

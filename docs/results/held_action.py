@@ -23,7 +23,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from lunzi.config import ArgumentParser, ConfigError
+from lunzi.config import ArgumentParser, ConfigError, command
 from slbo.dynamics_model import NEXT_STATE_CLIP
 from slbo.envs import BaseModelBasedEnv
 from slbo.partial_envs import env_class
@@ -97,22 +97,18 @@ USAGE = ("python docs/results/held_action.py RUN_DIR|CHECKPOINT.npz [--config CO
          "[--episodes N] [--seed S]")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+@command
+def main(argv: Optional[Sequence[str]] = None) -> None:
     p = ArgumentParser(usage_line=USAGE, description=__doc__.split("\n\n")[0])
     add_run_arguments(p)
     p.add_argument("--steps", type=int, default=1000, help="steps each action is held (default: 1000)")
     p.add_argument("--episodes", type=int, default=10, help="episodes of the policy (default: 10)")
     p.add_argument("--seed", type=int, default=0, help="seeds the env's starts and the action noise (default: 0)")
-    try:
-        args = p.parse_args(argv)
-        if min(args.steps, args.episodes) < 1 or args.seed < 0:
-            raise ConfigError(f"--steps and --episodes must be >= 1 and --seed >= 0; got {args.steps}, "
-                              f"{args.episodes}, {args.seed}")
-        print("\n".join(check(args.path, args.config, args.steps, args.episodes, args.seed)), flush=True)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    args = p.parse_args(argv)
+    if min(args.steps, args.episodes) < 1 or args.seed < 0:
+        raise ConfigError(f"--steps and --episodes must be >= 1 and --seed >= 0; got {args.steps}, "
+                          f"{args.episodes}, {args.seed}")
+    print("\n".join(check(args.path, args.config, args.steps, args.episodes, args.seed)), flush=True)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from typing import Callable, Dict, Optional, Sequence
 import numpy as np
 
 import lunzi.nn as nn
-from lunzi.config import ArgumentParser, ConfigError
+from lunzi.config import ArgumentParser, ConfigError, command
 from slbo.envs import BaseModelBasedEnv
 from slbo.partial_envs import env_class
 from slbo.run.playback import loaded_networks, play_episode, run_checkpoint
@@ -88,22 +88,18 @@ USAGE = ("python docs/results/push_direction.py RUN_DIR|CHECKPOINT.npz ... [--co
          "[--episodes N] [--seed S]")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+@command
+def main(argv: Optional[Sequence[str]] = None) -> None:
     p = ArgumentParser(usage_line=USAGE, description=__doc__.split("\n\n")[0])
     p.add_argument("paths", nargs="+", help="run directories or checkpoints of InvertedPendulum runs")
     p.add_argument("--config", help="the config.yml of the run that wrote a checkpoint (default: the one beside it)")
     p.add_argument("--episodes", type=int, default=20, help="episodes per policy (default: 20)")
     p.add_argument("--seed", type=int, default=0, help="seeds the env's starts and the action noise (default: 0)")
-    try:
-        args = p.parse_args(argv)
-        if args.episodes < 1 or args.seed < 0:
-            raise ConfigError(f"--episodes must be >= 1 and --seed >= 0; got {args.episodes}, {args.seed}")
-        for path in args.paths:
-            print(check(path, args.config, args.episodes, args.seed), flush=True)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    args = p.parse_args(argv)
+    if args.episodes < 1 or args.seed < 0:
+        raise ConfigError(f"--episodes must be >= 1 and --seed >= 0; got {args.episodes}, {args.seed}")
+    for path in args.paths:
+        print(check(path, args.config, args.episodes, args.seed), flush=True)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from lunzi.config import ArgumentParser, ConfigError
+from lunzi.config import ArgumentParser, ConfigError, command
 from slbo.envs import BaseModelBasedEnv
 from slbo.partial_envs import env_class
 from slbo.run.playback import Episode, add_run_arguments, loaded_networks, play_episode, run_checkpoint
@@ -172,17 +172,13 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    try:
-        args = parser().parse_args(argv)
-        if min(args.episodes, args.stride, *args.horizons) < 1 or args.seed < 0:
-            raise ConfigError(f"--episodes, --stride and every --horizons value must be >= 1 and --seed >= 0; got "
-                              f"{args.episodes}, {args.stride}, {args.horizons}, {args.seed}")
-        check(args.path, args.config, args.episodes, sorted(set(args.horizons)), args.stride, args.seed)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+@command
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parser().parse_args(argv)
+    if min(args.episodes, args.stride, *args.horizons) < 1 or args.seed < 0:
+        raise ConfigError(f"--episodes, --stride and every --horizons value must be >= 1 and --seed >= 0; got "
+                          f"{args.episodes}, {args.stride}, {args.horizons}, {args.seed}")
+    check(args.path, args.config, args.episodes, sorted(set(args.horizons)), args.stride, args.seed)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from lunzi.config import ArgumentParser, ConfigError
+from lunzi.config import ArgumentParser, ConfigError, command
 from slbo.envs import BaseModelBasedEnv
 from slbo.partial_envs import env_class
 from slbo.run.playback import (add_run_arguments, check_splits_reward, loaded_networks, play_episode, run_checkpoint,
@@ -237,17 +237,13 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    try:
-        args = parser().parse_args(argv)
-        if args.episodes < 1 or args.seed < 0 or min(args.horizons) < 1:
-            raise ConfigError(f"--episodes and every --horizons value must be >= 1 and --seed >= 0; got "
-                              f"{args.episodes}, {args.horizons}, {args.seed}")
-        check(args.path, args.config, args.episodes, sorted(set(args.horizons)), args.seed, args.terms)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+@command
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parser().parse_args(argv)
+    if args.episodes < 1 or args.seed < 0 or min(args.horizons) < 1:
+        raise ConfigError(f"--episodes and every --horizons value must be >= 1 and --seed >= 0; got "
+                          f"{args.episodes}, {args.horizons}, {args.seed}")
+    check(args.path, args.config, args.episodes, sorted(set(args.horizons)), args.seed, args.terms)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from typing import List, Sequence
 import mujoco
 import numpy as np
 
-from lunzi.config import ConfigError
+from lunzi.config import ConfigError, command
 from slbo.envs.mujoco.base import MujocoEnv
 from slbo.partial_envs import env_class
 from slbo.run.headless_gl import gl_error
@@ -108,18 +108,14 @@ def render_video(env_id: str, qpos: np.ndarray, qvel: np.ndarray, video: str, wi
     return f"video: {video} ({len(frames)} frames of {width}x{height} at {fps:.3g} fps)"
 
 
-def main(argv: Sequence[str]) -> int:
+@command
+def main(argv: Sequence[str]) -> None:
     """`python -m slbo.run.video STATES.npz VIDEO`: STATES.npz holds env_id, qpos [T, nq], qvel [T, nv],
     width, height and max_frames (0: all)."""
     with np.load(argv[0], allow_pickle=False) as states:
         args = {key: states[key] for key in states.files}
-    try:
-        print(render_video(str(args["env_id"]), args["qpos"], args["qvel"], argv[1], int(args["width"]),
-                           int(args["height"]), int(args["max_frames"])), flush=True)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    print(render_video(str(args["env_id"]), args["qpos"], args["qvel"], argv[1], int(args["width"]),
+                       int(args["height"]), int(args["max_frames"])), flush=True)
 
 
 if __name__ == "__main__":
