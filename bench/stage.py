@@ -1,6 +1,7 @@
 """Seconds of one paper-config SLBO stage on HalfCheetah, fused path and per-step path, in one process.
 
-The run is `slbo/main.py -c configs/algos/slbo.yml configs/env_tingwu/gym_cheetah.yml` with one
+The run is `slbo/main.py -c configs/algos/slbo.yml configs/env_tingwu/gym_cheetah.yml` (or --env's
+task file) with one
 stage (n_iters=20, n_model_iters=100, n_policy_iters=40, n_trpo_samples=4000: n_envs=4 x 1000
 steps), once per path. The stage is timed from its "Starting Stage" line to its checkpoint
 (graph building, the env check and the final evaluation are outside it); the first fused stage
@@ -11,7 +12,7 @@ value fit, evaluation (real and model env returns); "other" is the rest (normali
 the loop's own Python). A phase run on a second thread (the fused path's value fit) overlaps the
 others and is not part of their sum.
 
-    python bench/stage.py [--paths fused per_step] [--n-iters 20]
+    python bench/stage.py [--paths fused per_step] [--n-iters 20] [--env configs/env_tingwu/TASK.yml]
 
 Last line: stage_s=<fused> per_step_stage_s=<per-step>"""
 from __future__ import annotations
@@ -39,7 +40,7 @@ from slbo.utils.fused_runner import FusedRunner  # noqa: E402
 from slbo.utils.runner import Runner  # noqa: E402
 
 PHASES = ("collection", "model fit", "rollouts", "TRPO", "value fit", "evaluation")
-CONFIGS = ["configs/algos/slbo.yml", "configs/env_tingwu/gym_cheetah.yml"]
+ALGO, TASK = "configs/algos/slbo.yml", "configs/env_tingwu/gym_cheetah.yml"
 
 
 class StageClock:
@@ -116,7 +117,7 @@ def cpu_seconds() -> Tuple[float, float]:
     return (sum(fields) - idle) / tick, time.process_time()
 
 
-def run_stage(path: str, n_iters: int, clock: StageClock) -> None:
+def run_stage(configs: List[str], path: str, n_iters: int, clock: StageClock) -> None:
     def stage_done(*args, **kwargs):
         clock.end = time.perf_counter()
         clock.other_cpu = other_cpu_seconds(clock.cpu_start)
@@ -127,7 +128,7 @@ def run_stage(path: str, n_iters: int, clock: StageClock) -> None:
     logger.add_sink(clock)
     try:
         with tempfile.TemporaryDirectory() as log_dir:
-            code = slbo.main.run(["-c", *CONFIGS, "-s", "slbo.n_stages=1", f"slbo.n_iters={n_iters}",
+            code = slbo.main.run(["-c", *configs, "-s", "slbo.n_stages=1", f"slbo.n_iters={n_iters}",
                                   f"plan.rollout={path}", f"log_dir={log_dir}", "seed=1"])
             assert code == 0, f"the {path} run failed with exit code {code}"
     finally:
@@ -139,12 +140,14 @@ def main(argv: Sequence[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paths", nargs="+", default=["fused", "per_step"], choices=["fused", "per_step"])
     parser.add_argument("--n-iters", type=int, default=20, help="slbo.n_iters of the stage")
+    parser.add_argument("--env", default=TASK, help=f"the task's config file (default: {TASK})")
     args = parser.parse_args(argv)
+    configs = [ALGO, args.env]
 
     clocks = {path: StageClock() for path in args.paths}
     current: Dict[str, StageClock] = {}
     clock = _Dispatch(current)
-    flags = parse_flags(["-c", *CONFIGS])
+    flags = parse_flags(["-c", *configs])
 
     def run_phase(self, policy, n_samples: int, noise=None) -> str:
         """Runs with OU noise collect real data; runs of n_test_samples evaluate; others are TRPO batches."""
@@ -163,7 +166,7 @@ def main(argv: Sequence[str]) -> None:
 
     for path in args.paths:
         current["clock"] = clocks[path]
-        run_stage(path, args.n_iters, clocks[path])
+        run_stage(configs, path, args.n_iters, clocks[path])
     for path, c in clocks.items():
         total = c.end - c.start
         print(f"{path:8s} stage: {total:7.1f} s (first calls, mostly XLA compilation: ~{c.compile_estimate():.1f} s; "
