@@ -14,8 +14,9 @@ A reference is a published number to compare with: `--reference MBBLHalfCheetah 
 env, steps, mean, err, label, source). Each reference that the runs of its environment reach (those up
 to the first at or beyond their furthest step) adds its step count as a column and, under "Against
 published references", a row per variant: ours (mean ± standard error, standard deviation, each seed's
-return) beside it, whether our mean lies within its mean ± err, and per variant the count of tasks
-inside; report.csv gets the same columns, curves.png a black point with an error bar in the panel.
+return) beside it, whether our mean lies within its mean ± err, how many standard errors of the
+difference apart they are (z), and per variant the count of tasks inside; report.csv gets the same
+columns, curves.png a black point with an error bar in the panel.
 
 `--diagnostics` adds a section "Model diagnostics, second half of each run" to report.md and writes
 diagnostics.csv: per run, over its diagnostics records of stages ceil(L / 2) to L (L its last diagnosed
@@ -136,6 +137,14 @@ class Comparison:
         if self.cell is None:
             return None
         return self.reference.mean - self.reference.err <= self.cell.mean <= self.reference.mean + self.reference.err
+
+    @property
+    def z(self) -> float:
+        """(ours − reference) over the standard error of that difference, √(SE² + err²), the reference's err
+        read as a standard error; nan while there is no mean or below two seeds (no standard error)."""
+        if self.cell is None or math.isnan(self.cell.sem):
+            return float("nan")
+        return (self.cell.mean - self.reference.mean) / math.hypot(self.cell.sem, self.reference.err)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -482,14 +491,15 @@ def write_csv(cells: Sequence[Cell], path: str, comparisons: Sequence[Comparison
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["env", "variant", "at", "steps", "n", "mean", "sem", "std", "per_seed", "reference",
-                         "reference_mean", "reference_err", "inside"] + (PAIRED_COLUMNS if paired is not None else []))
+                         "reference_mean", "reference_err", "inside", "z"]
+                        + (PAIRED_COLUMNS if paired is not None else []))
         for c in cells:
             sem, std = ("" if math.isnan(x) else repr(x) for x in (c.sem, c.std))
             row = [c.env, c.variant, c.at, c.steps, c.n, repr(c.mean), sem, std, _per_seed(c.seeds, "{seed}:{value!r}")]
             comparison = against.get((c.env, c.variant, c.at))
             ref = comparison.reference if comparison else None
-            row += ([ref.label, repr(ref.mean), repr(ref.err), str(comparison.inside).lower()]
-                    if ref else ["", "", "", ""])
+            row += ([ref.label, repr(ref.mean), repr(ref.err), str(comparison.inside).lower(),
+                     "" if math.isnan(comparison.z) else repr(comparison.z)] if ref else [""] * 5)
             writer.writerow(row + (_paired_row(paired_by_key.get((c.env, c.variant, c.at)))
                                    if paired is not None else []))
 
@@ -625,7 +635,7 @@ def comparison_markdown(comparisons: Sequence[Comparison]) -> str:
     """The table of ours beside the references, then per variant, reference and step count how many
     tasks lie inside the reference's interval."""
     header = ["environment", "variant", "at", "ours: mean ± standard error (n)", "ours: standard deviation",
-              "ours per seed (seed: return)", "reference: mean ± its error", "ours inside?"]
+              "ours per seed (seed: return)", "reference: mean ± its error", "ours inside?", "z"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     groups: Dict[Tuple[str, str, int], List[Comparison]] = {}
     for c in comparisons:
@@ -633,8 +643,9 @@ def comparison_markdown(comparisons: Sequence[Comparison]) -> str:
         std = "–" if cell is None or math.isnan(cell.std) else f"{cell.std:.1f}"
         seeds = "–" if cell is None else _per_seed(cell.seeds, "{seed}: {value:.1f}")
         inside = {True: "yes", False: "no", None: "not there yet"}[c.inside]
+        z = "–" if math.isnan(c.z) else f"{c.z:+.2f}"
         lines.append("| " + " | ".join([ref.env, c.variant, format_steps(ref.steps), _cell_text(cell), std, seeds,
-                                        f"{ref.mean:g} ± {ref.err:g} ({ref.label})", inside]) + " |")
+                                        f"{ref.mean:g} ± {ref.err:g} ({ref.label})", inside, z]) + " |")
         groups.setdefault((c.variant, ref.label, ref.steps), []).append(c)
     counts = []
     for (variant, label, steps), group in groups.items():
@@ -645,7 +656,10 @@ def comparison_markdown(comparisons: Sequence[Comparison]) -> str:
                       + (f" ({pending} more not there yet)" if pending else "") + "\n")
     return ("\n## Against published references\n\nOurs at each reference's step count: the mean ± standard error "
             "across seeds (n = seeds), their standard deviation and each seed's return. \"Inside\" means our mean "
-            "lies within the reference's mean ± its error (the number its source prints after ±).\n\n"
+            "lies within the reference's mean ± its error (the number its source prints after ±). z is our mean "
+            "less the reference's over the standard error of that difference, √(SE² + error²), the reference's "
+            "error read as a standard error (if it is a standard deviation across m seeds, z with error/√m is "
+            "larger); – for a single seed.\n\n"
             + "\n".join(lines) + "\n\n" + "".join(counts))
 
 

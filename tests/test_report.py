@@ -334,7 +334,7 @@ def test_baseline_pairs_each_variant_with_it_seed_by_seed(runs, tmp_path):
     # Without --baseline the CSV keeps its columns.
     assert "## Paired against" not in report([top, "--out", tmp_path / "plain"]).stdout
     with open(tmp_path / "plain" / "report.csv") as f:
-        assert f.readline().rstrip().endswith("reference_err,inside")
+        assert f.readline().rstrip().endswith("reference_err,inside,z")
 
 
 def test_a_baseline_that_is_not_a_variant_is_one_line_naming_the_variants(runs, tmp_path):
@@ -584,13 +584,16 @@ def test_references_file_puts_each_task_beside_ours_and_counts_those_inside(task
     pendulum_std = np.std([95.0, 125.0, 100.0, 120.0], ddof=1)
     comparison = text.split("## Against published references\n", 1)[1]
     rows = [line for line in comparison.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    # z: the difference of the means over √(our SE² + the reference's ±²).
+    z_100k = (52.5 - 52) / math.hypot(np.std([51.0, 52.0, 53.0, 54.0], ddof=1) / 2, 1)
+    z_200k = (110.0 - 100) / math.hypot(pendulum_std / 2, 10)
     assert rows == [
         "| Pendulum | slbo | 100k | 52.5 ± 0.6 (n=4) | 1.3 | 1: 51.0, 2: 52.0, 3: 53.0, 4: 54.0 | 52 ± 1 (Other) "
-        "| yes |",
+        f"| yes | {z_100k:+.2f} |",
         f"| Pendulum | slbo | 200k | 110.0 ± {pendulum_std / 2:.1f} (n=4) | {pendulum_std:.1f} "
-        f"| 1: 95.0, 2: 125.0, 3: 100.0, 4: 120.0 | 100 ± 10 (Paper) | yes |",
-        "| Reacher | slbo | 200k | 110.5 ± 10.5 (n=2) | 14.8 | 1: 100.0, 2: 121.0 | 100 ± 10 (Paper) | no |",
-        "| FixedHopper | slbo | 200k | – | – | – | 800 ± 150 (Paper) | not there yet |",
+        f"| 1: 95.0, 2: 125.0, 3: 100.0, 4: 120.0 | 100 ± 10 (Paper) | yes | {z_200k:+.2f} |",
+        "| Reacher | slbo | 200k | 110.5 ± 10.5 (n=2) | 14.8 | 1: 100.0, 2: 121.0 | 100 ± 10 (Paper) | no | +0.72 |",
+        "| FixedHopper | slbo | 200k | – | – | – | 800 ± 150 (Paper) | not there yet | – |",
     ]
     assert "- slbo against Paper at 200k steps: inside its interval in 1 of 2 tasks (1 more not there yet)\n" in text
     assert "- slbo against Other at 100k steps: inside its interval in 1 of 1 tasks\n" in text
@@ -606,7 +609,26 @@ def test_references_file_puts_each_task_beside_ours_and_counts_those_inside(task
     assert math.isclose(float(pendulum["std"]), pendulum_std, rel_tol=1e-12)
     assert pendulum["per_seed"] == "1:95.0, 2:125.0, 3:100.0, 4:120.0"
     assert rows[("Reacher", "slbo", "200000")]["inside"] == "false"
+    assert math.isclose(float(pendulum["z"]), z_200k, rel_tol=1e-12)
+    assert math.isclose(float(rows[("Reacher", "slbo", "200000")]["z"]), 10.5 / 14.5, rel_tol=1e-12)
     assert rows[("Pendulum", "slbo", "final")]["reference"] == ""  # only the step column is compared
+
+
+def test_z_is_the_difference_over_its_standard_error_and_needs_two_seeds():
+    from slbo.report import Cell, Comparison, Reference
+
+    ref = Reference("Ant", 200_000, 700.0, 30.0, "P")
+
+    def cell(values):
+        mean = float(np.mean(values))
+        sem = float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else float("nan")
+        return Cell("Ant", "slbo", "200000", 200_000, len(values), mean, sem, sem, tuple(enumerate(values, 1)))
+
+    below = Comparison(ref, "slbo", cell([600.0, 640.0, 620.0, 660.0]))  # mean 630, SE 12.9: z = −2.14
+    assert math.isclose(below.z, -70.0 / math.hypot(below.cell.sem, 30.0))
+    assert below.z < -2 and not below.inside
+    assert math.isnan(Comparison(ref, "slbo", cell([900.0])).z)  # one seed: no standard error
+    assert math.isnan(Comparison(ref, "slbo", None).z)  # not there yet
 
 
 def test_only_references_within_reach_of_the_runs_are_compared_and_drawn():
