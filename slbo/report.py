@@ -141,8 +141,9 @@ class Comparison:
     @property
     def z(self) -> float:
         """(ours − reference) over the standard error of that difference, √(SE² + err²), the reference's err
-        read as a standard error; nan while there is no mean or below two seeds (no standard error)."""
-        if self.cell is None or math.isnan(self.cell.sem):
+        read as a standard error; nan while there is no mean, below two seeds (no standard error), or when
+        neither side has any spread."""
+        if self.cell is None or math.isnan(self.cell.sem) or self.cell.sem == self.reference.err == 0:
             return float("nan")
         return (self.cell.mean - self.reference.mean) / math.hypot(self.cell.sem, self.reference.err)
 

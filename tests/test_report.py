@@ -629,6 +629,9 @@ def test_z_is_the_difference_over_its_standard_error_and_needs_two_seeds():
     assert below.z < -2 and not below.inside
     assert math.isnan(Comparison(ref, "slbo", cell([900.0])).z)  # one seed: no standard error
     assert math.isnan(Comparison(ref, "slbo", None).z)  # not there yet
+    exact = Reference("Ant", 200_000, 700.0, 0.0, "P")
+    assert math.isnan(Comparison(exact, "slbo", cell([700.0, 700.0])).z)  # no spread on either side
+    assert Comparison(exact, "slbo", cell([600.0, 640.0, 620.0, 660.0])).z == -70.0 / below.cell.sem
 
 
 def test_only_references_within_reach_of_the_runs_are_compared_and_drawn():
